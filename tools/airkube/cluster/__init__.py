@@ -1,0 +1,1 @@
+"""Cluster providers behind one interface: kind, local, existing."""
