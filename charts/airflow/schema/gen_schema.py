@@ -1,0 +1,240 @@
+#!/usr/bin/env python3
+"""Generate charts/airflow/values.schema.json (run from anywhere: `python charts/airflow/schema/gen_schema.py`).
+
+The schema is written here as Python so the repeated component block is defined once. Our own objects get
+`additionalProperties: false`; Kubernetes objects the user passes through (resources, affinity, volumes, env …)
+and the free-form `config` map stay open. Descriptions come from the `## @param` lines of values.yaml, so the
+README table and the schema never disagree. tests/charts/test_schema.py checks the committed file is up to date.
+"""
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+CHART = Path(__file__).resolve().parent.parent
+
+
+def param_descriptions() -> dict[str, str]:
+    out = {}
+    for line in (CHART / "values.yaml").read_text().splitlines():
+        m = re.match(r"\s*## @param (\S+) (.*)", line)
+        if m:
+            out[m.group(1)] = m.group(2).strip()
+    return out
+
+
+DESC = param_descriptions()
+
+
+def obj(props: dict, required: list[str] | None = None, **kw) -> dict:
+    s = {"type": "object", "additionalProperties": False, "properties": props}
+    if required:
+        s["required"] = required
+    s.update(kw)
+    return s
+
+
+S = {"type": "string"}
+B = {"type": "boolean"}
+INT0 = {"type": "integer", "minimum": 0}
+INT1 = {"type": "integer", "minimum": 1}
+PORT = {"type": "integer", "minimum": 1, "maximum": 65535}
+MAP = {"type": "object"}  # free-form (Kubernetes object)
+LIST = {"type": "array"}
+STRMAP = {"type": "object", "additionalProperties": {"type": "string"}}
+ENVLIST = {"type": "array", "items": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string", "minLength": 1}}}}
+VOLLIST = {"type": "array", "items": {"type": "object", "required": ["name"]}}
+MOUNTLIST = {"type": "array", "items": {"type": "object", "required": ["name", "mountPath"]}}
+PULL = {"type": "string", "enum": ["Always", "IfNotPresent", "Never"]}
+ACCESS = {"type": "string", "enum": ["ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod"]}
+QUANTITY = {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$"}
+RESOURCES = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {"requests": MAP, "limits": MAP, "claims": LIST},
+}
+SECNAME = {"type": "string", "pattern": r"^$|^[a-z0-9{]([-a-z0-9.{}\[\] |\"$_]*[a-z0-9}])?$"}
+ABS_PATH = {"type": "string", "pattern": "^/"}
+
+
+def image():
+    return obj({"repository": {"type": "string", "minLength": 1}, "tag": {"type": ["string", "number"]}, "pullPolicy": PULL},
+               ["repository", "tag"])
+
+
+def probe():
+    return obj({"enabled": B, "initialDelaySeconds": INT0, "periodSeconds": INT1, "timeoutSeconds": INT1, "failureThreshold": INT1})
+
+
+def service_account():
+    return obj({"create": B, "name": S, "annotations": STRMAP})
+
+
+def security_contexts():
+    return obj({"pod": MAP, "container": MAP})
+
+
+def component(extra: dict | None = None):
+    props = {
+        "enabled": B, "replicas": INT0, "resources": RESOURCES, "securityContexts": security_contexts(),
+        "serviceAccount": service_account(), "extraEnv": ENVLIST, "extraVolumes": VOLLIST,
+        "extraVolumeMounts": MOUNTLIST, "nodeSelector": STRMAP, "affinity": MAP, "tolerations": LIST,
+        "labels": STRMAP, "annotations": STRMAP, "podAnnotations": STRMAP,
+        "livenessProbe": probe(), "readinessProbe": probe(), "startupProbe": probe(),
+    }
+    props.update(extra or {})
+    return obj(props)
+
+
+def secret_ref(default_key: str):
+    return obj({"existingSecret": SECNAME, "key": {"type": "string", "minLength": 1}})
+
+
+SCHEMA_PROPS = {
+    "global": MAP,
+    "nameOverride": S,
+    "fullnameOverride": {"type": "string", "maxLength": 53},
+    "commonLabels": STRMAP,
+    "partOf": S,
+    "imagePullSecrets": {"type": "array", "items": {"type": "object", "required": ["name"]}},
+    "images": obj({"airflow": image(), "gitSync": image()}),
+    "executor": {"type": "string", "enum": ["KubernetesExecutor"]},
+    "config": {"type": "object", "additionalProperties": {"type": ["object", "null"]}},
+    "extraEnv": ENVLIST,
+    "extraEnvFrom": LIST,
+    "podSecurityContext": MAP,
+    "containerSecurityContext": MAP,
+    "secrets": obj({
+        "fernetKey": secret_ref("fernet-key"), "apiSecretKey": secret_ref("api-secret-key"),
+        "jwtSecret": secret_ref("jwt-secret"), "keepOnUninstall": B,
+    }),
+    "auth": obj({
+        "manager": {"type": "string", "enum": ["simple", "fab"]},
+        "users": {"type": "array", "items": obj({
+            "username": {"type": "string", "pattern": r"^[A-Za-z0-9_.@-]+$"},
+            "role": {"type": "string", "enum": ["viewer", "user", "op", "admin"]},
+        }, ["username", "role"])},
+        "existingSecret": SECNAME,
+        "passwordsFileKey": {"type": "string", "minLength": 1},
+        "passwordKey": {"type": "string", "minLength": 1},
+    }),
+    "postgres": {
+        # the subchart validates its own keys; these are the ones this chart reads
+        "type": "object",
+        "properties": {
+            "enabled": B, "fullnameOverride": S,
+            "image": {"type": "object", "properties": {"repository": S, "tag": {"type": ["string", "number"]}, "pullPolicy": PULL}},
+            "auth": {"type": "object", "properties": {"username": {"type": "string", "minLength": 1},
+                                                      "database": {"type": "string", "minLength": 1},
+                                                      "existingSecret": S, "passwordKey": {"type": "string", "minLength": 1}}},
+            "persistence": {"type": "object", "properties": {"size": QUANTITY, "storageClassName": S, "accessMode": ACCESS}},
+            "resources": RESOURCES,
+            "service": {"type": "object", "properties": {"port": PORT}},
+        },
+    },
+    "externalDatabase": obj({
+        "urlSecret": SECNAME, "urlSecretKey": {"type": "string", "minLength": 1},
+        "driver": {"type": "string", "enum": ["postgresql+psycopg2", "postgresql", "postgresql+psycopg", "mysql+mysqldb", "mysql"]},
+        "host": {"type": "string", "pattern": r"^$|^[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?$"}, "port": PORT, "database": {"type": "string", "minLength": 1},
+        "user": {"type": "string", "minLength": 1}, "passwordSecret": SECNAME, "passwordSecretKey": {"type": "string", "minLength": 1},
+        "sslmode": {"type": "string", "enum": ["", "disable", "allow", "prefer", "require", "verify-ca", "verify-full"]},
+    }),
+    "migrations": obj({
+        "enabled": B, "backoffLimit": INT0, "activeDeadlineSeconds": INT1,
+        "ttlSecondsAfterFinished": {"type": ["integer", "null"], "minimum": 0}, "waitTimeout": INT1,
+        "resources": RESOURCES, "serviceAccount": service_account(), "extraEnv": ENVLIST,
+        "annotations": STRMAP, "podAnnotations": STRMAP, "nodeSelector": STRMAP, "affinity": MAP, "tolerations": LIST,
+    }),
+    "apiServer": component({"service": obj({
+        "type": {"type": "string", "enum": ["ClusterIP", "NodePort", "LoadBalancer"]},
+        "port": PORT, "annotations": STRMAP})}),
+    "scheduler": component(),
+    "dagProcessor": component(),
+    "triggerer": component(),
+    "workers": obj({
+        "resources": RESOURCES, "securityContexts": security_contexts(), "serviceAccount": service_account(),
+        "extraEnv": ENVLIST, "extraVolumes": VOLLIST, "extraVolumeMounts": MOUNTLIST, "nodeSelector": STRMAP,
+        "affinity": MAP, "tolerations": LIST, "labels": STRMAP, "annotations": STRMAP,
+        "terminationGracePeriodSeconds": INT0,
+    }),
+    "kubernetesExecutor": obj({
+        "namespace": {"type": "string", "pattern": r"^$|^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "maxLength": 63},
+        "deleteWorkerPods": B, "deleteWorkerPodsOnFailure": B, "workerPodsCreationBatchSize": INT1,
+        "asyncPodCreation": B, "multiNamespaceMode": B,
+        "multiNamespaces": {"type": "array", "items": {"type": "string", "pattern": r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"}},
+    }),
+    "rbac": obj({"create": B}),
+    "dags": obj({
+        "mountPath": ABS_PATH,
+        "persistence": obj({"enabled": B, "existingClaim": S, "size": QUANTITY, "storageClassName": S,
+                            "accessMode": ACCESS, "subPath": S}),
+        "gitSync": obj({
+            "enabled": B, "repo": {"type": "string", "pattern": r"^$|^(https?://|ssh://|git@|file://)"},
+            "branch": {"type": "string", "minLength": 1}, "rev": S, "depth": INT0,
+            "period": {"type": "string", "pattern": r"^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$"},
+            "subPath": S, "maxFailures": INT0, "credentialsSecret": SECNAME, "sshKeySecret": SECNAME,
+            "sshKeySecretKey": {"type": "string", "minLength": 1}, "knownHosts": S, "resources": RESOURCES,
+            "extraEnv": ENVLIST,
+        }),
+    }),
+    "logs": obj({
+        "mountPath": ABS_PATH,
+        "persistence": obj({"enabled": B, "existingClaim": S, "size": QUANTITY, "storageClassName": S,
+                            "accessMode": ACCESS, "subPath": S}),
+        "remote": obj({
+            "enabled": B, "backend": {"type": "string", "enum": ["s3", "gcs"]},
+            "baseUrl": {"type": "string", "pattern": r"^$|^(s3|gs)://[^/]+"},
+            "connectionId": {"type": "string", "pattern": r"^$|^[A-Za-z0-9_.-]+$"},
+            "connectionSecret": SECNAME,
+            "endpointUrl": {"type": "string", "pattern": r"^$|^https?://"}, "deleteLocalCopy": B,
+        }),
+    }),
+    "networkPolicies": obj({
+        "enabled": B, "apiServerIngressFrom": LIST,
+        "egressPorts": {"type": "array", "items": PORT}, "extraEgress": LIST,
+    }),
+    "tests": obj({"enabled": B, "resources": RESOURCES}),
+    "volumes": {"type": "object", "properties": {"enabled": B}},
+}
+
+
+def add_descriptions(schema: dict, prefix: str = "") -> None:
+    for key, sub in schema.get("properties", {}).items():
+        path = f"{prefix}{key}"
+        if path in DESC:
+            sub = schema["properties"][key] = dict(sub)
+            sub["description"] = DESC[path]
+        if sub.get("properties"):
+            sub = schema["properties"][key] = json.loads(json.dumps(sub))
+            add_descriptions(sub, path + ".")
+        items = sub.get("items")
+        if isinstance(items, dict) and items.get("properties"):
+            add_descriptions(items, path + "[].")
+
+
+def build() -> dict:
+    schema = {
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "title": "airkube airflow chart values",
+        "type": "object",
+        "additionalProperties": False,
+        "properties": json.loads(json.dumps(SCHEMA_PROPS)),
+    }
+    add_descriptions(schema)
+    return schema
+
+
+def main() -> int:
+    text = json.dumps(build(), indent=2) + "\n"
+    out = CHART / "values.schema.json"
+    if "--check" in sys.argv:
+        return 0 if out.exists() and out.read_text() == text else 1
+    out.write_text(text)
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

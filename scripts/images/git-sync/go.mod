@@ -1,0 +1,3 @@
+module airkube.local/git-sync
+
+go 1.22

@@ -1,0 +1,193 @@
+"""Real bring-up of the `local` provider: control plane, node, CoreDNS, kube-proxy, SA auth, storage, teardown.
+
+Run as root: `.venv/bin/python -m pytest tests/e2e/test_cluster.py -v -s` (prints timings and memory).
+Tests run in file order and share one cluster; the last test tears it down and checks nothing is left.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.e2e]
+
+if os.geteuid() != 0:  # pragma: no cover
+    pytest.skip("the local provider needs root", allow_module_level=True)
+
+from kubernetes import client  # noqa: E402
+
+from airkube.cluster.local import LocalProvider, network, processes  # noqa: E402
+from airkube.cluster.local.mounts import mounts_under  # noqa: E402
+
+NS = "airkube-e2e"
+BASH_IMAGE = "airkube.local/bash:5.2"
+RESULTS: dict[str, float] = {}
+
+
+@pytest.fixture(scope="module")
+def provider() -> LocalProvider:
+    return LocalProvider()
+
+
+@pytest.fixture(scope="module")
+def core(provider: LocalProvider) -> client.CoreV1Api:
+    return client.CoreV1Api(provider.api_client())
+
+
+def _kubectl_binary() -> Path:
+    found = shutil.which("kubectl")
+    if not found:
+        pytest.skip("kubectl not found (make setup installs it): needed inside the probe pod")
+    return Path(found).resolve()
+
+
+def test_bring_up_cold_then_warm(provider: LocalProvider) -> None:
+    """Cold = empty state dir (binaries cached); warm = down then up with state kept; then a no-op `up`."""
+    cold_binaries = not provider.layout.kube_bin.exists() or not provider.layout.etcd_bin.exists()
+    provider.delete(purge=True)
+    started = time.monotonic()
+    provider.create()
+    RESULTS["up_cold_s" if not cold_binaries else "up_first_build_s"] = time.monotonic() - started
+    provider.delete()
+    started = time.monotonic()
+    provider.create()
+    RESULTS["up_warm_s"] = time.monotonic() - started
+    started = time.monotonic()
+    provider.create()
+    RESULTS["up_again_noop_s"] = time.monotonic() - started
+    assert provider.exists()
+    print(f"\nbring-up: {RESULTS}")
+
+
+def test_node_ready_and_components_healthy(provider: LocalProvider, core: client.CoreV1Api) -> None:
+    node = core.read_node(provider.layout.node_name)
+    ready = {c.type: c.status for c in node.status.conditions}
+    assert ready["Ready"] == "True"
+    assert {a.address for a in node.status.addresses if a.type == "InternalIP"} == {provider.layout.net.node_ip}
+    assert node.status.node_info.kubelet_version == "v1.34.4"
+    unhealthy = [r for r in provider.report() if not (r.alive and r.healthy)]
+    assert not unhealthy, unhealthy
+
+
+def test_coredns_available(provider: LocalProvider) -> None:
+    apps = client.AppsV1Api(provider.api_client())
+    deployment = apps.read_namespaced_deployment("coredns", "kube-system")
+    assert (deployment.status.available_replicas or 0) >= 1
+    svc = client.CoreV1Api(provider.api_client()).read_namespaced_service("kube-dns", "kube-system")
+    assert svc.spec.cluster_ip == "10.96.0.10"
+
+
+def _ensure_bash_image(provider: LocalProvider) -> None:
+    if BASH_IMAGE in provider.images_present():
+        return
+    try:
+        from airkube.images import build_images
+    except ModuleNotFoundError:
+        pytest.skip("airkube.images not available: cannot build the bash image")
+    archives = build_images(["bash"])
+    provider.load_images([archives["bash"]])
+
+
+def _wait_for(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(1)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def test_pod_dns_service_account_kube_proxy_and_storage(provider: LocalProvider, core: client.CoreV1Api) -> None:
+    _ensure_bash_image(provider)
+    kubectl = _kubectl_binary()
+    try:
+        core.create_namespace({"metadata": {"name": NS}})
+    except client.ApiException as exc:
+        if exc.status != 409:
+            raise
+    # 1. a PVC on the default class (no storageClassName given) binds through the provisioner
+    core.create_namespaced_persistent_volume_claim(NS, {
+        "metadata": {"name": "probe-data"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "64Mi"}}},
+    })
+    pvc = _wait_for(lambda: (c := core.read_namespaced_persistent_volume_claim("probe-data", NS)).status.phase == "Bound"
+                    and c, 60, "PVC probe-data Bound")
+    assert pvc.spec.storage_class_name == "airkube-hostpath"
+    pv = core.read_persistent_volume(pvc.spec.volume_name)
+    host_dir = Path(pv.spec.host_path.path)
+    assert host_dir.is_dir() and host_dir.parent == provider.layout.volumes
+    # 2. a pod as uid 50000: DNS through CoreDNS, apiserver through the `kubernetes` ClusterIP with its SA token
+    script = (
+        "set -eu\n"
+        "grep nameserver /etc/resolv.conf\n"
+        "echo dns=$(getent hosts kubernetes.default.svc.cluster.local | cut -d' ' -f1)\n"
+        "echo whoami=$(/opt/kubectl/kubectl auth whoami -o jsonpath='{.status.userInfo.username}')\n"
+        "echo version=$(/opt/kubectl/kubectl get --raw /version | tr -d ' \\n')\n"
+        "echo written-by-$(id -u) > /data/probe.txt\n"
+        "echo write=ok\n"
+    )
+    core.create_namespaced_pod(NS, {
+        "metadata": {"name": "probe"},
+        "spec": {
+            "restartPolicy": "Never",
+            "securityContext": {"runAsUser": 50000, "runAsGroup": 0},
+            "containers": [{
+                "name": "probe", "image": BASH_IMAGE, "imagePullPolicy": "Never",
+                "command": ["bash", "-c", script],
+                "volumeMounts": [{"name": "data", "mountPath": "/data"},
+                                 {"name": "kubectl", "mountPath": "/opt/kubectl/kubectl", "readOnly": True}],
+            }],
+            "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "probe-data"}},
+                        {"name": "kubectl", "hostPath": {"path": str(kubectl), "type": "File"}}],
+        },
+    })
+    started = time.monotonic()
+    phase = _wait_for(lambda: (p := core.read_namespaced_pod("probe", NS).status.phase) in ("Succeeded", "Failed")
+                      and p, 120, "probe pod to finish")
+    RESULTS["probe_pod_s"] = time.monotonic() - started
+    logs = core.read_namespaced_pod_log("probe", NS)
+    print(f"\nprobe pod ({phase}, {RESULTS['probe_pod_s']:.1f}s):\n{logs}")
+    assert phase == "Succeeded", logs
+    lines = dict(line.split("=", 1) for line in logs.splitlines() if "=" in line and not line.startswith("nameserver"))
+    assert "nameserver 10.96.0.10" in logs
+    assert lines["dns"] == "10.96.0.1"
+    assert lines["whoami"] == f"system:serviceaccount:{NS}:default"
+    assert '"gitVersion":"v1.34.4"' in lines["version"]
+    assert lines["write"] == "ok"
+    written = host_dir / "probe.txt"
+    assert written.read_text().strip() == "written-by-50000" and written.stat().st_uid == 50000
+    # 3. deleting the claim deletes PV and directory
+    core.delete_namespaced_pod("probe", NS, grace_period_seconds=0)
+    _wait_for(lambda: not any(p.metadata.name == "probe" for p in core.list_namespaced_pod(NS).items), 60, "pod gone")
+    core.delete_namespaced_persistent_volume_claim("probe-data", NS)
+    _wait_for(lambda: not host_dir.exists() and pv.metadata.name not in
+              {v.metadata.name for v in core.list_persistent_volume().items}, 60, "PV and directory deleted")
+    core.delete_namespace(NS)
+
+
+def test_memory_of_cluster_processes(provider: LocalProvider) -> None:
+    usage = provider.memory()
+    total = sum(usage.values())
+    RESULTS["rss_total_mib"] = total / 2**20
+    print("\nRSS MiB: " + ", ".join(f"{k}={v / 2**20:.0f}" for k, v in usage.items()) + f"; total={total / 2**20:.0f}")
+    assert total > 0
+
+
+def test_down_leaves_nothing(provider: LocalProvider) -> None:
+    started = time.monotonic()
+    provider.delete()
+    RESULTS["down_s"] = time.monotonic() - started
+    layout = provider.layout
+    assert not [c.name for c in provider._components() if processes.alive(layout.pid_file(c.name))]
+    assert not processes.find_by_argument("-address", str(layout.containerd_socket)), "containerd shims left"
+    assert not network.bridge_exists(layout.net)
+    assert network.leftover_chains() == []
+    assert mounts_under(layout.state) == []
+    assert not list(Path("/sys/fs/cgroup").glob("*/kubepods"))
+    assert layout.kube_bin.exists(), "the binary cache must survive `down`"
+    print(f"\nresults: {RESULTS}")

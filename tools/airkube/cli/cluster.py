@@ -1,0 +1,137 @@
+"""`airkube cluster up|down|status|kubeconfig --provider local|kind|existing`."""
+
+from __future__ import annotations
+
+import importlib
+import time
+from enum import Enum
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from airkube.cluster.base import ClusterError, ClusterProvider
+
+app = typer.Typer(help="Bring a Kubernetes cluster up or down (local: Docker-free, real v1.34).",
+                  no_args_is_help=True)
+console = Console()
+
+
+class ProviderName(str, Enum):
+    local = "local"
+    kind = "kind"
+    existing = "existing"
+
+
+_PROVIDER_OPTION = typer.Option(ProviderName.local, "--provider", "-p", help="which cluster provider")
+
+
+class RichReporter:
+    """Progress of LocalProvider steps on the console."""
+
+    def __init__(self) -> None:
+        self._status = None
+
+    def start(self, step: str) -> None:
+        self._status = console.status(f"[bold]{step}[/] …")
+        self._status.start()
+
+    def done(self, step: str, seconds: float) -> None:
+        if self._status:
+            self._status.stop()
+        console.print(f"[green]✓[/] {step} [dim]({seconds:.1f}s)[/]")
+
+    def note(self, text: str) -> None:
+        console.print(f"  [dim]{text}[/]")
+
+
+def get_provider(name: ProviderName) -> ClusterProvider:
+    if name is ProviderName.local:
+        from airkube.cluster.local import LocalProvider
+
+        return LocalProvider(reporter=RichReporter())
+    module_name = f"airkube.cluster.{name.value}"
+    try:
+        importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name == module_name:
+            console.print(f"[red]provider {name.value!r} is not available in this version ({module_name} is "
+                          f"missing)[/]; use --provider local")
+            raise typer.Exit(2) from exc
+        raise
+    from airkube.cluster.select import choose
+
+    try:
+        return choose(name.value).provider
+    except ClusterError as exc:
+        _fail(exc)
+        raise  # unreachable
+
+
+def _fail(exc: Exception) -> None:
+    console.print(f"[red]error:[/] {exc}")
+    raise typer.Exit(1)
+
+
+@app.command()
+def up(provider: ProviderName = _PROVIDER_OPTION) -> None:
+    """Create the cluster (idempotent) and wait until the node is Ready and CoreDNS is available."""
+    cluster = get_provider(provider)
+    started = time.monotonic()
+    try:
+        cluster.create()
+    except (ClusterError, RuntimeError, OSError) as exc:
+        _fail(exc)
+    console.print(f"[bold green]cluster up[/] in {time.monotonic() - started:.1f}s — "
+                  f"export KUBECONFIG={cluster.kubeconfig()}")
+
+
+@app.command()
+def down(provider: ProviderName = _PROVIDER_OPTION,
+         purge: bool = typer.Option(False, "--purge", help="also delete the state dir (local: etcd, images, volumes)")) -> None:
+    """Stop the cluster and remove what it created (binary caches are kept)."""
+    cluster = get_provider(provider)
+    try:
+        if provider is ProviderName.local:
+            cluster.delete(purge=purge)  # type: ignore[call-arg]
+        else:
+            cluster.delete()
+    except (ClusterError, RuntimeError, OSError) as exc:
+        _fail(exc)
+    console.print("[bold]cluster down[/]")
+
+
+@app.command()
+def status(provider: ProviderName = _PROVIDER_OPTION) -> None:
+    """One row per component: pid, alive, health endpoint."""
+    cluster = get_provider(provider)
+    report = getattr(cluster, "report", None)
+    table = Table(title=f"cluster ({provider.value})")
+    if report is not None:
+        for column in ("component", "pid", "alive", "healthy", "RSS MiB", "health"):
+            table.add_column(column)
+        total = 0
+        for row in report():
+            total += row.rss_bytes
+            table.add_row(row.name, str(row.pid or "-"), _yes(row.alive), _yes(row.healthy),
+                          f"{row.rss_bytes / 2**20:.0f}" if row.alive else "-", row.health)
+        table.caption = f"host processes RSS: {total / 2**20:.0f} MiB"
+    else:
+        for column in ("component", "running", "detail"):
+            table.add_column(column)
+        for item in cluster.status():
+            table.add_row(item.name, _yes(item.running), item.detail)
+    console.print(table)
+
+
+@app.command()
+def kubeconfig(provider: ProviderName = _PROVIDER_OPTION) -> None:
+    """Print the path of the cluster's kubeconfig."""
+    path = get_provider(provider).kubeconfig()
+    if not path.exists():
+        _fail(ClusterError(f"{path} does not exist yet: run `airkube cluster up --provider {provider.value}`"))
+    print(path)
+
+
+def _yes(value: bool) -> str:
+    return "[green]yes[/]" if value else "[red]no[/]"

@@ -1,0 +1,76 @@
+"""`airkube dags push|git-server|path`: thin argument parsing over airkube.dags and airkube.smoke.gitserver."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(help="Deliver DAG files: into the dags PVC, or into an in-cluster git server for git-sync.",
+                  no_args_is_help=True)
+
+
+def _clients(kubeconfig: Optional[str], context: Optional[str]):
+    from airkube.smoke.runner import kube_clients
+
+    return kube_clients(kubeconfig, context)
+
+
+@app.command("push")
+def push(
+    src: Path = typer.Argument(..., help="DAG folder (or one file) to copy", exists=True),
+    claim: Optional[str] = typer.Option(None, "--claim", help="dags PVC (default: the one PVC named *-dags)"),
+    namespace: str = typer.Option("airflow", "-n", "--namespace"),
+    release: Optional[str] = typer.Option(None, "--release", help="Release whose claim and Airflow image to use"),
+    image: Optional[str] = typer.Option(None, "--image", help="Image of the push pod (default: the release's Airflow image)"),
+    sub_path: str = typer.Option("", "--sub-path", help="Sub-directory of the volume mounted as the dags folder"),
+    dest: str = typer.Option("", "--dest", help="Directory inside the dags folder to write into"),
+    exclude: Optional[List[str]] = typer.Option(None, "--exclude", help="File name to leave out (repeatable)"),
+    kube_context: Optional[str] = typer.Option(None, "--kube-context"),
+    kubeconfig: Optional[str] = typer.Option(None, "--kubeconfig"),
+) -> None:
+    """Copy DAG files into the dags PVC through a short-lived non-root pod (uid 50000)."""
+    from airkube.dags import DagsPushError, push_dags
+
+    core, _ = _clients(kubeconfig, kube_context)
+    try:
+        result = push_dags(src, namespace=namespace, claim=claim, release=release, image=image,
+                           sub_path=sub_path, dest=dest, exclude=exclude or (), core=core)
+    except DagsPushError as exc:
+        Console(stderr=True).print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from exc
+    Console().print(f"pushed {len(result.files)} file(s) into PVC {result.claim} ({namespace}): {', '.join(result.files)}")
+
+
+@app.command("git-server")
+def git_server(
+    src: Optional[Path] = typer.Argument(None, help="DAG folder to commit (default: the smoke DAGs)"),
+    namespace: str = typer.Option("airflow", "-n", "--namespace"),
+    image: str = typer.Option("airkube.local/git-sync:v4.4.2", "--image", help="Image with git, sh, tar, base64"),
+    name: str = typer.Option("airkube-git", "--name", help="Deployment/Service name"),
+    kube_context: Optional[str] = typer.Option(None, "--kube-context"),
+    kubeconfig: Optional[str] = typer.Option(None, "--kubeconfig"),
+) -> None:
+    """Start (or reuse) an in-cluster git server, commit DAGs to `main`, print the URL for dags.gitSync.repo."""
+    from airkube.smoke.gitserver import GitServerError, ensure_git_server, push_to_git_server
+    from airkube.smoke.runner import SMOKE_DAGS_DIR
+
+    core, apps = _clients(kubeconfig, kube_context)
+    try:
+        server, pod = ensure_git_server(namespace=namespace, image=image, name=name, core=core, apps=apps)
+        sha = push_to_git_server(src or SMOKE_DAGS_DIR, server, pod, core=core)
+    except GitServerError as exc:
+        Console(stderr=True).print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from exc
+    Console(stderr=True).print(f"committed {sha} to branch main; set dags.gitSync.repo to:")
+    print(server.url)
+
+
+@app.command("path")
+def path() -> None:
+    """Print the folder of the smoke DAGs shipped with airkube."""
+    from airkube.smoke.runner import SMOKE_DAGS_DIR
+
+    print(SMOKE_DAGS_DIR)

@@ -1,0 +1,46 @@
+"""`airkube images`: build and list the OCI image archives of the local cluster (no Docker needed)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(help="Build OCI image archives (pause, coredns, bash, airflow, postgres, git-sync) without Docker.",
+                  no_args_is_help=True)
+
+
+@app.command("build")
+def build(
+    names: Annotated[list[str] | None, typer.Argument(help="images to build (default: all); see `airkube images list`")] = None,
+    force: Annotated[bool, typer.Option("--force", help="rebuild even when the inputs are unchanged")] = False,
+) -> None:
+    """Build images into ${AIRKUBE_CACHE:-~/.cache/airkube}/images/archives (skips unchanged inputs)."""
+    from airkube.images import build_images
+
+    console = Console()
+    try:
+        paths = build_images(names or None, force=force)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    except Exception as exc:  # noqa: BLE001 - one readable line instead of a traceback
+        console.print(f"[red]image build failed:[/] {exc}")
+        raise typer.Exit(1) from exc
+    for name, path in paths.items():
+        console.print(f"{name}: {path}")
+
+
+@app.command("list")
+def list_images() -> None:
+    """Show every image: reference, whether its archive is built for the current inputs, sizes, build time."""
+    from airkube.images import status
+
+    table = Table("name", "ref", "built", "archive MB", "build s", "archive")
+    for row in status():
+        size = f"{row['archive_size'] / 1e6:.1f}" if row.get("archive_size") else ""
+        secs = f"{row['build_seconds']:.0f}" if row.get("build_seconds") is not None else ""
+        table.add_row(row["name"], row["ref"], "yes" if row["built"] else "no", size, secs,
+                      str(row["archive"]) if row["built"] else "")
+    Console().print(table)

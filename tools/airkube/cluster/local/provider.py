@@ -1,0 +1,361 @@
+"""`LocalProvider`: a real one-node Kubernetes (containerd + etcd + kube-* host processes) without Docker."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..base import ClusterError, ClusterProvider, ComponentStatus
+from . import addons, binaries, config, host_deps, mounts, network, pki, processes
+from .layout import Layout
+
+BASE_IMAGES = ("pause", "coredns")  # what the cluster itself runs (sandbox + DNS)
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+
+
+class Reporter:
+    """Progress sink: `start(step)` then `done(step, seconds)`; `note(text)` for anything else."""
+
+    def start(self, step: str) -> None:
+        print(f"… {step}", flush=True)
+
+    def done(self, step: str, seconds: float) -> None:
+        print(f"✓ {step} ({seconds:.1f}s)", flush=True)
+
+    def note(self, text: str) -> None:
+        print(f"  {text}", flush=True)
+
+
+@dataclass(frozen=True)
+class ComponentReport:
+    name: str
+    pid: int | None
+    alive: bool
+    healthy: bool
+    health: str
+    rss_bytes: int
+
+
+class LocalProvider(ClusterProvider):
+    name = "local"
+
+    def __init__(self, layout: Layout | None = None, reporter: Reporter | None = None,
+                 load_base_images: bool = True) -> None:
+        self.layout = layout or Layout.from_env()
+        self.reporter = reporter or Reporter()
+        self.load_base_images = load_base_images
+        self.timings: dict[str, float] = {}
+
+    # --- helpers ---------------------------------------------------------------------------------------
+    @contextmanager
+    def _step(self, name: str) -> Iterator[None]:
+        self.reporter.start(name)
+        started = time.monotonic()
+        yield
+        self.timings[name] = time.monotonic() - started
+        self.reporter.done(name, self.timings[name])
+
+    def _components(self) -> list[config.Component]:
+        return config.components(self.layout)
+
+    def _ctr(self, *args: str, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+        argv = ["ctr", "--address", str(self.layout.containerd_socket), "-n", "k8s.io", *args]
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+        if check and result.returncode != 0:
+            raise ClusterError(f"{' '.join(argv)} failed: {result.stderr.strip()}")
+        return result
+
+    def _containerd_answers(self) -> bool:
+        if not self.layout.containerd_socket.exists():
+            return False
+        return self._ctr("version", check=False, timeout=10).returncode == 0
+
+    def api_client(self):  # -> kubernetes.client.ApiClient
+        from kubernetes import config as kconfig
+
+        return kconfig.new_client_from_config(config_file=str(self.layout.admin_kubeconfig))
+
+    # --- interface ---------------------------------------------------------------------------------------
+    def kubeconfig(self) -> Path:
+        return self.layout.admin_kubeconfig
+
+    def kube_context(self) -> str | None:
+        return "airkube-local"
+
+    def exists(self) -> bool:
+        if not all(processes.alive(self.layout.pid_file(c.name)) for c in self._components()):
+            return False
+        apiserver = next(c for c in self._components() if c.name == "kube-apiserver")
+        return processes.probe(apiserver.health)[0]
+
+    def report(self) -> list[ComponentReport]:
+        rows = []
+        for component in self._components():
+            pid = processes.alive(self.layout.pid_file(component.name))
+            if pid is None:
+                rows.append(ComponentReport(component.name, None, False, False, "not running", 0))
+                continue
+            if component.name == "containerd":
+                ok, detail = self._containerd_answers(), "ctr version"
+            else:
+                ok, detail = processes.probe(component.health)
+                detail = f"{component.health.url or 'process'}: {detail}"
+            rows.append(ComponentReport(component.name, pid, True, ok, detail, processes.rss_bytes(pid)))
+        return rows
+
+    def status(self) -> list[ComponentStatus]:
+        return [ComponentStatus(r.name, r.alive and r.healthy, f"pid={r.pid} {r.health}") for r in self.report()]
+
+    def memory(self) -> dict[str, int]:
+        """RSS of every cluster process (ours + containerd shims + pod processes under them)."""
+        usage = {r.name: r.rss_bytes for r in self.report() if r.alive}
+        shims = processes.find_by_argument("-address", str(self.layout.containerd_socket))
+        usage["containerd-shims"] = sum(processes.rss_bytes(pid) for pid in shims)
+        usage["pods"] = sum(processes.rss_bytes(pid) for pid in _descendants(shims))
+        return usage
+
+    # --- create --------------------------------------------------------------------------------------------
+    def create(self) -> None:
+        if os.geteuid() != 0:
+            raise ClusterError("the local provider needs root (bridge, iptables, mounts, containerd): run as root")
+        started = time.monotonic()
+        if self.exists():
+            self.reporter.note(f"cluster already up (state {self.layout.state})")
+            with self._step("add-ons"):
+                self._apply_addons()
+            self._wait_cluster()
+            return
+        if not any(processes.alive(self.layout.pid_file(c.name)) for c in self._components()):
+            with self._step("clean leftovers of a previous run"):
+                self._teardown(quiet=True)
+        with self._step("host packages (apt)"):
+            installed = host_deps.ensure(self.reporter.note)
+            if installed:
+                self.reporter.note(f"installed {', '.join(installed)}")
+            network.check_iptables()
+        with self._step("binaries (scripts/build-go.sh, cached)"):
+            binaries.ensure(self.layout)
+        with self._step("state dir, certificates, kubeconfigs, configs"):
+            for path in self.layout.dirs():
+                path.mkdir(parents=True, exist_ok=True)
+            os.chmod(self.layout.etcd_data, 0o700)
+            pki.ensure_all(self.layout)
+            config.write_all(self.layout)
+        with self._step(f"network (bridge {self.layout.net.bridge} {self.layout.net.node_cidr}, guard rules)"):
+            previous = network.set_sysctls()
+            saved = self.layout.run / "sysctl.json"
+            if not saved.exists():
+                saved.write_text(json.dumps(previous))
+            network.ensure_bridge(self.layout.net)
+            network.ensure_guard(self.layout.net)
+        for component in self._components():
+            if component.name == "kubelet":
+                self._before_kubelet()
+            with self._step(component.name):
+                self._start(component)
+        self._wait_cluster()
+        self.timings["total"] = time.monotonic() - started
+        (self.layout.run / "timings.json").write_text(json.dumps(self.timings, indent=2))
+        self.reporter.note(f"cluster up in {self.timings['total']:.1f}s; kubeconfig: {self.kubeconfig()}")
+
+    def _start(self, component: config.Component) -> None:
+        pid_file, log_file = self.layout.pid_file(component.name), self.layout.log_file(component.name)
+        processes.start(component, pid_file, log_file)
+        extra = self._containerd_answers if component.name == "containerd" else None
+        processes.wait_ready(component, pid_file, log_file, extra_check=extra)
+
+    def _before_kubelet(self) -> None:
+        with self._step("add-ons (StorageClass, CoreDNS)"):
+            self._apply_addons()
+        if self.load_base_images:
+            with self._step("base images (pause, coredns)"):
+                self._ensure_base_images()
+
+    def _apply_addons(self) -> None:
+        api = self.api_client()
+        deadline = time.monotonic() + 60
+        while True:  # the default service account / RBAC bootstrap may lag /readyz by a moment
+            try:
+                addons.apply(api, addons.all_manifests(self.layout))
+                return
+            except Exception as exc:
+                if time.monotonic() > deadline:
+                    raise ClusterError(f"applying add-ons failed: {exc}") from exc
+                time.sleep(1)
+
+    def images_present(self) -> set[str]:
+        result = self._ctr("images", "ls", "-q", check=False)
+        return set(result.stdout.split()) if result.returncode == 0 else set()
+
+    def _ensure_base_images(self) -> None:
+        try:
+            from airkube import images as image_builder  # written by the images part of the toolkit
+        except ModuleNotFoundError:
+            self.reporter.note("airkube.images is not available: CoreDNS stays Pending until the pause and "
+                               "coredns images are loaded (`airkube images build` then `airkube images load`)")
+            return
+        wanted = {name: image_builder.IMAGES[name].ref for name in BASE_IMAGES}
+        missing = [name for name, ref in wanted.items() if ref not in self.images_present()]
+        if missing:
+            archives = image_builder.build_images(missing)
+            self.load_images([archives[name] for name in missing])
+
+    def load_images(self, archives: list[Path]) -> None:
+        if not self._containerd_answers():
+            raise ClusterError("containerd of the local cluster is not running: `airkube cluster up --provider local`")
+        for archive in archives:
+            if not Path(archive).exists():
+                raise ClusterError(f"image archive {archive} does not exist: build it first (`airkube images build`)")
+            self._ctr("images", "import", str(archive))
+            self.reporter.note(f"imported {Path(archive).name}")
+
+    def _wait_cluster(self, timeout: float = 180) -> None:
+        from kubernetes import client
+
+        api = self.api_client()
+        core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
+        with self._step(f"node {self.layout.node_name} Ready"):
+            _wait(lambda: _node_ready(core, self.layout.node_name), timeout,
+                  f"node {self.layout.node_name} not Ready; see {self.layout.log_file('kubelet')}")
+        refs = self.images_present()
+        if config.COREDNS_IMAGE not in refs or config.SANDBOX_IMAGE not in refs:
+            self.reporter.note("pause/coredns images not loaded yet: not waiting for CoreDNS")
+            return
+        with self._step("CoreDNS available"):
+            _wait(lambda: (apps.read_namespaced_deployment("coredns", "kube-system").status.available_replicas or 0)
+                  >= 1, timeout, "CoreDNS not available: `kubectl -n kube-system describe pod -l k8s-app=kube-dns`")
+
+    # --- delete --------------------------------------------------------------------------------------------
+    def delete(self, purge: bool = False) -> None:
+        with self._step("stop cluster"):
+            self._teardown(quiet=False)
+        if purge:
+            with self._step(f"purge {self.layout.state}"):
+                mounts.unmount_all(self.layout.state)
+                shutil.rmtree(self.layout.state, ignore_errors=True)
+
+    def _teardown(self, quiet: bool) -> None:
+        say = (lambda _t: None) if quiet else self.reporter.note
+        layout = self.layout
+        by_name = {c.name: c for c in self._components()}
+        # 1. clients of the runtime first, so nothing restarts containers while we remove them
+        for name in ("provisioner", "kube-proxy", "kubelet", "kube-scheduler", "kube-controller-manager"):
+            if processes.stop(layout.pid_file(name)):
+                say(f"stopped {name}")
+        # 2. every pod container, through our containerd (if it still runs)
+        if processes.alive(layout.pid_file("containerd")) and self._containerd_answers():
+            self._remove_containers(say)
+        for name in ("containerd", "kube-apiserver", "etcd"):
+            if name in by_name and processes.stop(layout.pid_file(name), grace=15):
+                say(f"stopped {name}")
+        # 3. shims our containerd started (they outlive it) and their containers
+        shims = processes.find_by_argument("-address", str(layout.containerd_socket))
+        for pid in _descendants(shims) + shims:
+            try:
+                os.kill(pid, 9)
+            except ProcessLookupError:
+                pass
+        if shims:
+            say(f"killed {len(shims)} leftover containerd shim(s)")
+            time.sleep(0.5)
+        # 4. mounts, netns, network, iptables, cgroups, sysctls
+        unmounted = mounts.unmount_all(layout.state)
+        if unmounted:
+            say(f"unmounted {len(unmounted)} mount(s) under {layout.state}")
+        for transient in (layout.containerd_state, layout.runc_root, layout.cni_ipam_dir):
+            shutil.rmtree(transient, ignore_errors=True)
+        if network.delete_bridge(layout.net):
+            say(f"deleted bridge {layout.net.bridge}")
+        chains = network.cleanup_iptables()
+        if chains:
+            say(f"removed {len(chains)} iptables chain(s)")
+        removed = _remove_cgroups("kubepods")
+        if removed:
+            say(f"removed {removed} kubelet cgroup(s)")
+        saved = layout.run / "sysctl.json"
+        if saved.exists():
+            network.restore_sysctls(json.loads(saved.read_text()))
+            saved.unlink()
+
+    def _remove_containers(self, say: Callable[[str], None]) -> None:
+        tasks = [line.split()[0] for line in self._ctr("tasks", "ls", check=False).stdout.splitlines()[1:] if line]
+        for task in tasks:
+            self._ctr("tasks", "kill", "-s", "SIGKILL", task, check=False)
+        for task in tasks:
+            for _ in range(50):
+                if self._ctr("tasks", "delete", task, check=False).returncode == 0:
+                    break
+                time.sleep(0.1)
+        containers = self._ctr("containers", "ls", "-q", check=False).stdout.split()
+        for container in containers:
+            self._ctr("containers", "delete", container, check=False)
+        if containers:
+            say(f"removed {len(containers)} container(s)")
+
+
+# --- module helpers ------------------------------------------------------------------------------------------
+
+def _wait(predicate: Callable[[], bool], timeout: float, message: str) -> None:
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            if predicate():
+                return
+        except Exception as exc:  # 404 while objects are being created, API restarts
+            last = exc
+        time.sleep(1)
+    raise ClusterError(f"{message} (waited {timeout:.0f}s{'; last error: ' + str(last) if last else ''})")
+
+
+def _node_ready(core, name: str) -> bool:
+    node = core.read_node(name)
+    return any(c.type == "Ready" and c.status == "True" for c in node.status.conditions or [])
+
+
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+        tree.setdefault(ppid, []).append(int(entry.name))
+    return tree
+
+
+def _descendants(roots: list[int]) -> list[int]:
+    tree, found, stack = _children(), [], list(roots)
+    while stack:
+        for child in tree.get(stack.pop(), []):
+            found.append(child)
+            stack.append(child)
+    return found
+
+
+def _remove_cgroups(name: str) -> int:
+    """rmdir the (empty) cgroup trees the kubelet created, in every v1 hierarchy; deepest first."""
+    removed = 0
+    if not CGROUP_ROOT.exists():
+        return 0
+    for hierarchy in CGROUP_ROOT.iterdir():
+        top = hierarchy / name
+        if not top.is_dir():
+            continue
+        for dirpath, _dirs, _files in sorted(os.walk(top), key=lambda t: t[0].count("/"), reverse=True):
+            try:
+                os.rmdir(dirpath)
+                removed += 1
+            except OSError:
+                pass
+    return removed

@@ -1,0 +1,162 @@
+"""Build images into cached OCI archives: key inputs, skip unchanged, lock, build, write atomically."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import inspect
+import json
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from airkube.images import builders, oci, rootfs
+from airkube.images.oci import BlobStore
+from airkube.images.specs import IMAGES, ImageSpec
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("AIRKUBE_CACHE", Path.home() / ".cache" / "airkube")) / "images"
+
+
+def _hash_path(h: "hashlib._Hash", path: Path, rel: str) -> None:
+    if path.is_dir():
+        for child in sorted(path.rglob("*")):
+            if child.is_file() and "__pycache__" not in child.parts:
+                h.update(f"{child.relative_to(REPO_ROOT)}\0".encode())
+                h.update(hashlib.sha256(child.read_bytes()).digest())
+    elif path.is_file():
+        h.update(f"{rel}\0".encode())
+        h.update(hashlib.sha256(path.read_bytes()).digest())
+    else:
+        raise FileNotFoundError(f"image input {rel} is missing from the repository ({path})")
+
+
+def input_key(spec: ImageSpec) -> str:
+    """Hash of everything that determines the image: spec, versions, input files, builder code."""
+    h = hashlib.sha256()
+    h.update(json.dumps(spec.key_material(), sort_keys=True).encode())
+    for rel in spec.inputs:
+        _hash_path(h, REPO_ROOT / rel, rel)
+    h.update(inspect.getsource(builders.BUILDERS[spec.builder]).encode())
+    h.update(inspect.getsource(oci).encode())  # layer / archive format
+    if spec.debian:
+        h.update(inspect.getsource(rootfs).encode())
+    return h.hexdigest()[:16]
+
+
+@dataclass
+class Built:
+    name: str
+    ref: str
+    archive: Path
+    key: str
+    cached: bool
+    seconds: float
+    size: int
+
+
+def archive_path(spec: ImageSpec, key: str) -> Path:
+    return cache_dir() / "archives" / f"{spec.name}-{spec.tag}-{key}.tar"
+
+
+@contextmanager
+def _lock(name: str) -> Iterator[None]:
+    path = cache_dir() / "locks" / f"{name}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def status(names: list[str] | None = None) -> list[dict]:
+    """Per image: ref, expected archive path, whether it is built, and its recorded metadata."""
+    rows = []
+    for name in names or list(IMAGES):
+        spec = IMAGES[name]
+        key = input_key(spec)
+        path = archive_path(spec, key)
+        meta_path = path.with_suffix(".json")
+        meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+        rows.append({"name": name, "ref": spec.ref, "key": key, "archive": path, "built": path.is_file(),
+                     "description": spec.description, **{k: meta.get(k) for k in
+                                                        ("archive_size", "image_size", "build_seconds")}})
+    return rows
+
+
+def _resolve(names: list[str] | None) -> list[str]:
+    if not names:
+        return list(IMAGES)
+    unknown = [n for n in names if n not in IMAGES]
+    if unknown:
+        raise ValueError(f"unknown image(s) {', '.join(unknown)}; known: {', '.join(IMAGES)}")
+    return list(dict.fromkeys(names))
+
+
+def build_images(names: list[str] | None = None, force: bool = False, console: Console | None = None) -> dict[str, Path]:
+    """Build (or reuse) the OCI archives of `names` (default: all); returns short name -> archive path."""
+    console = console or Console(stderr=True)
+    result: dict[str, Path] = {}
+    with Progress(SpinnerColumn(), TextColumn("[bold]{task.fields[image]}[/] {task.description}"),
+                  TimeElapsedColumn(), console=console, transient=False) as progress:
+        for name in _resolve(names):
+            built = _build_one(IMAGES[name], force, progress)
+            result[name] = built.archive
+    return result
+
+
+def _build_one(spec: ImageSpec, force: bool, progress: Progress) -> Built:
+    key = input_key(spec)
+    out = archive_path(spec, key)
+    task = progress.add_task("", image=spec.name, total=None)
+
+    def log(msg: str) -> None:
+        progress.update(task, description=msg)
+
+    if out.is_file() and not force:
+        progress.update(task, description=f"cached {out.name} ({out.stat().st_size / 1e6:.1f} MB)", total=1,
+                        completed=1)
+        return Built(spec.name, spec.ref, out, key, True, 0.0, out.stat().st_size)
+    with _lock(spec.name):
+        if out.is_file() and not force:  # built by a concurrent caller while we waited
+            progress.update(task, description="cached (built concurrently)", total=1, completed=1)
+            return Built(spec.name, spec.ref, out, key, True, 0.0, out.stat().st_size)
+        cache = cache_dir()
+        logfile = cache / "logs" / f"{spec.name}.log"
+        logfile.parent.mkdir(parents=True, exist_ok=True)
+        logfile.write_text(f"# build of {spec.ref} key {key} at {time.strftime('%F %T')}\n")
+        store = BlobStore(cache / "blobs")
+        ctx = builders.BuildContext(spec=spec, repo=REPO_ROOT, cache=cache, store=store, logfile=logfile, log=log)
+        t0 = time.monotonic()
+        log("building")
+        try:
+            layers = builders.BUILDERS[spec.builder](ctx)
+            log("writing OCI archive")
+            summary = oci.write_archive(out, spec.ref, layers, spec.config, store)
+        except Exception:
+            progress.update(task, description=f"[red]failed[/] (log: {logfile})")
+            raise
+        seconds = time.monotonic() - t0
+        summary.update(build_seconds=round(seconds, 1), key=key, built_at=time.strftime("%F %T"),
+                       name=spec.name)
+        meta = out.with_suffix(".json")
+        tmp = meta.with_name(meta.name + ".tmp")
+        tmp.write_text(json.dumps(summary, indent=1))
+        os.replace(tmp, meta)
+        for old in out.parent.glob(f"{spec.name}-{spec.tag}-*"):  # superseded builds
+            if old.name not in (out.name, meta.name) and not old.name.endswith(".tmp"):
+                old.unlink(missing_ok=True)
+        progress.update(task, description=f"built {out.name} ({out.stat().st_size / 1e6:.1f} MB) in {seconds:.0f}s",
+                        total=1, completed=1)
+        return Built(spec.name, spec.ref, out, key, False, seconds, out.stat().st_size)

@@ -1,0 +1,199 @@
+"""How each image is built. Each builder returns the image's layers (bottom first); config comes from the spec."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from airkube.images.oci import BlobStore, FileEntry, Layer, file_members
+from airkube.images.rootfs import BaseRootfs, Overlay, base_rootfs, ensure_host_tools, run_logged
+from airkube.images.specs import BASE_PACKAGES, DEBIAN_SUITE, AIRFLOW_PYPI, ImageSpec
+
+
+@dataclass
+class BuildContext:
+    spec: ImageSpec
+    repo: Path  # repository root (scripts/images/... live there)
+    cache: Path  # <AIRKUBE_CACHE>/images
+    store: BlobStore
+    logfile: Path
+    log: Callable[[str], None]
+
+    @property
+    def files(self) -> Path:
+        return self.repo / "scripts" / "images" / self.spec.name
+
+    def base(self) -> BaseRootfs:
+        return base_rootfs(self.cache, self.store, DEBIAN_SUITE, BASE_PACKAGES, self.log, self.logfile)
+
+    def overlay(self) -> Overlay:
+        return Overlay(self.base().path, self.cache / "work", self.logfile)
+
+    def go_build(self, src: Path, out: Path) -> None:
+        """Static Go build of a stdlib-only main package (GOFLAGS -p=1: the machine is shared)."""
+        ensure_host_tools({"go": "golang-go"}, self.log)
+        env = {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": os.environ.get("GOFLAGS", "-buildvcs=false -p=1"),
+               "GOTOOLCHAIN": "local"}
+        run_logged(["go", "build", "-trimpath", "-ldflags", "-s -w", "-o", str(out), "."], self.logfile,
+                   env=env, cwd=src)
+
+
+def copy_into(root: Path, src: Path, dest: str, mode: int = 0o755, uid: int = 0, gid: int = 0) -> None:
+    target = root / dest.lstrip("/")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src, target)
+    os.chmod(target, mode)
+    os.chown(target, uid, gid)
+
+
+# ----------------------------------------------------------------------------------------------------------
+
+
+def build_pause(ctx: BuildContext) -> list[Layer]:
+    ensure_host_tools({"gcc": "gcc"}, ctx.log)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "pause"
+        ctx.log("gcc -static pause.c")
+        run_logged(["gcc", "-static", "-Os", "-s", "-o", str(out), str(ctx.files / "pause.c")], ctx.logfile)
+        data = out.read_bytes()
+    return [ctx.store.put_layer(file_members([FileEntry("pause", data=data, mode=0o755)]),
+                                created_by="COPY pause /pause (gcc -static)")]
+
+
+PASSWD_MIN = "root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n"
+GROUP_MIN = "root:x:0:\nnogroup:x:65534:\n"
+
+
+def build_coredns(ctx: BuildContext) -> list[Layer]:
+    version = ctx.spec.versions["coredns"]
+    cache_root = Path(os.environ.get("AIRKUBE_CACHE", Path.home() / ".cache" / "airkube"))
+    binary = cache_root / "bin" / f"coredns-{version}"
+    if not binary.is_file():
+        ctx.log(f"building coredns {version} (scripts/build-go.sh coredns; minutes on a busy machine)")
+        env = {**os.environ, "GOFLAGS": os.environ.get("GOFLAGS", "-buildvcs=false -p=1")}
+        run_logged(["bash", str(ctx.repo / "scripts" / "build-go.sh"), "coredns"], ctx.logfile, env=env)
+    if not binary.is_file():
+        raise RuntimeError(f"scripts/build-go.sh coredns did not produce {binary}")
+    entries = [
+        FileEntry("coredns", source=binary, mode=0o755),
+        FileEntry("etc/passwd", data=PASSWD_MIN.encode()),
+        FileEntry("etc/group", data=GROUP_MIN.encode()),
+        FileEntry("tmp", kind="dir", mode=0o1777),
+    ]
+    return [ctx.store.put_layer(file_members(entries), created_by=f"COPY coredns-{version} /coredns")]
+
+
+def build_bash(ctx: BuildContext) -> list[Layer]:
+    # The Debian minbase already has bash 5.2 and coreutils; sharing the base layer with the airflow,
+    # postgres and git-sync images means it costs nothing extra on a node that has any of them.
+    return [ctx.base().layer]
+
+
+def _debian_image(ctx: BuildContext, script: str, prepare: Callable[[Path], None] | None = None,
+                  binds: dict[Path, str] | None = None, created_by: str = "") -> list[Layer]:
+    base = ctx.base()
+    with ctx.overlay() as ov:
+        if prepare is not None:
+            prepare(ov.merged)
+        ctx.log(f"{ctx.spec.name}: apt-get install {' '.join(ctx.spec.packages)}")
+        ov.run("apt-get update -q && apt-get install -y -q --no-install-recommends " + " ".join(ctx.spec.packages))
+        if script:
+            ctx.log(f"{ctx.spec.name}: image steps")
+            ov.run(script, binds=binds)
+        ov.cleanup_build_leftovers()
+        ctx.log(f"{ctx.spec.name}: packing layer")
+        layer = ov.layer(ctx.store, created_by or f"apt-get install {' '.join(ctx.spec.packages)} + steps")
+    return [base.layer, layer]
+
+
+def build_git_sync(ctx: BuildContext) -> list[Layer]:
+    with tempfile.TemporaryDirectory() as tmp:
+        binary = Path(tmp) / "git-sync"
+        ctx.log("go build git-sync (v4-compatible replacement)")
+        ctx.go_build(ctx.files, binary)
+
+        def prepare(root: Path) -> None:
+            copy_into(root, binary, "git-sync", 0o755)
+
+        script = """
+groupadd --gid 65533 git-sync
+useradd --uid 65533 --gid 65533 --home-dir /tmp --no-create-home --shell /bin/sh git-sync
+mkdir -p /git /srv/git && chown 65533:65533 /git /srv/git
+git config --system --add safe.directory '*'
+git --version
+"""
+        return _debian_image(ctx, script, prepare, created_by="git, openssh-client, /git-sync")
+
+
+def build_postgres(ctx: BuildContext) -> list[Layer]:
+    def prepare(root: Path) -> None:
+        copy_into(root, ctx.files / "docker-entrypoint.sh", "usr/local/bin/docker-entrypoint.sh", 0o755)
+
+    # As the official image: the postgres user/group get 999:999 before the package creates them, and
+    # Debian's automatic "main" cluster is disabled (the entrypoint runs initdb on an empty PGDATA).
+    pre = """
+groupadd -r --gid 999 postgres
+useradd -r --uid 999 --gid 999 --home-dir /var/lib/postgresql --shell /bin/bash postgres
+mkdir -p /var/lib/postgresql /etc/postgresql-common/createcluster.d
+chown -R postgres:postgres /var/lib/postgresql
+echo 'create_main_cluster = false' > /etc/postgresql-common/createcluster.d/airkube.conf
+"""
+    post = """
+sed -ri "s!^#?(listen_addresses)\\s*=\\s*\\S+.*!\\1 = '*'!" /usr/share/postgresql/17/postgresql.conf.sample
+grep -F "listen_addresses = '*'" /usr/share/postgresql/17/postgresql.conf.sample
+mkdir -p /var/run/postgresql /docker-entrypoint-initdb.d /var/lib/postgresql/data
+chown -R postgres:postgres /var/run/postgresql /var/lib/postgresql
+chmod 3777 /var/run/postgresql
+chmod 1777 /var/lib/postgresql/data
+ln -sf usr/local/bin/docker-entrypoint.sh /docker-entrypoint.sh
+test -x /usr/lib/postgresql/17/bin/pg_isready && /usr/lib/postgresql/17/bin/postgres --version
+"""
+    base = ctx.base()
+    with ctx.overlay() as ov:
+        prepare(ov.merged)
+        ctx.log("postgres: user 999:999, apt-get install postgresql-17")
+        ov.run(pre + "apt-get update -q && apt-get install -y -q --no-install-recommends "
+               + " ".join(ctx.spec.packages) + "\n" + post)
+        ov.cleanup_build_leftovers()
+        ctx.log("postgres: packing layer")
+        layer = ov.layer(ctx.store, "postgresql-17 + docker-entrypoint.sh")
+    return [base.layer, layer]
+
+
+def build_airflow(ctx: BuildContext) -> list[Layer]:
+    pip_cache = ctx.cache / "pip-cache"
+    pip_cache.mkdir(parents=True, exist_ok=True)
+
+    def prepare(root: Path) -> None:
+        copy_into(root, ctx.files / "entrypoint.sh", "entrypoint", 0o755)
+
+    reqs = " ".join(f"'{r}'" for r in AIRFLOW_PYPI)
+    script = f"""
+useradd --uid 50000 --gid 0 --home-dir /home/airflow --create-home --shell /bin/bash airflow
+python3 -m venv /home/airflow/.local
+/home/airflow/.local/bin/pip install -q --upgrade pip
+PIP_CACHE_DIR=/var/cache/airkube-pip /home/airflow/.local/bin/pip install --no-compile --progress-bar off {reqs}
+# bytecode for every module up front: task start-up should not compile (or fail to write) .pyc files
+/home/airflow/.local/bin/python -m compileall -q -j 1 --invalidation-mode unchecked-hash /home/airflow/.local/lib >/dev/null || true
+/home/airflow/.local/bin/python -m compileall -q -j 1 --invalidation-mode unchecked-hash /usr/lib/python3.13 >/dev/null || true
+/home/airflow/.local/bin/pip freeze --all > /home/airflow/requirements-lock.txt
+mkdir -p /opt/airflow/dags /opt/airflow/logs /opt/airflow/plugins /opt/airflow/config
+chown -R 50000:0 /opt/airflow /home/airflow
+chmod -R g+rwX /opt/airflow /home/airflow
+chmod g+s /opt/airflow /opt/airflow/dags /opt/airflow/logs /opt/airflow/plugins
+ln -sf /home/airflow/.local/bin/python /usr/local/bin/python
+AIRFLOW_HOME=/tmp/airflow-check /home/airflow/.local/bin/airflow version
+rm -rf /tmp/airflow-check
+"""
+    return _debian_image(ctx, script, prepare, binds={pip_cache: "/var/cache/airkube-pip"},
+                         created_by=f"python3 venv + {' '.join(AIRFLOW_PYPI)}")
+
+
+BUILDERS: dict[str, Callable[[BuildContext], list[Layer]]] = {
+    f.__name__: f for f in (build_pause, build_coredns, build_bash, build_git_sync, build_postgres, build_airflow)
+}

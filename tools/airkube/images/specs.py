@@ -1,0 +1,117 @@
+"""What each image is: reference, pinned versions, Debian packages, runtime config. No build logic here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from airkube.images.oci import ImageConfig
+
+REGISTRY = "airkube.local"
+DEBIAN_SUITE = "trixie"  # Python 3.13 (supported by apache-airflow 3.3.2), postgresql-17
+BASE_PACKAGES = ("ca-certificates", "netbase")
+STD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+AIRFLOW_VERSION = "3.3.2"
+AIRFLOW_PYPI = (
+    f"apache-airflow=={AIRFLOW_VERSION}",
+    "apache-airflow-providers-cncf-kubernetes==10.25.0",
+    "apache-airflow-providers-postgres==7.1.1",
+    "apache-airflow-providers-amazon==9.39.0",
+    "apache-airflow-providers-google==22.8.0",
+    "psycopg2-binary==2.9.13",
+)
+
+
+@dataclass
+class ImageSpec:
+    """One image. `ref` is the full reference containerd stores it under (never `:latest`)."""
+
+    name: str
+    ref: str
+    description: str
+    builder: str  # function name in airkube.images.builders
+    inputs: tuple[str, ...] = ()  # repo-relative files/dirs whose contents key the cache
+    debian: bool = False  # built on the shared Debian base layer
+    packages: tuple[str, ...] = ()  # Debian packages added on top of the base
+    versions: dict[str, str] = field(default_factory=dict)
+    config: ImageConfig = field(default_factory=ImageConfig)
+
+    @property
+    def tag(self) -> str:
+        return self.ref.rsplit(":", 1)[1]
+
+    def key_material(self) -> dict:
+        return {"ref": self.ref, "builder": self.builder, "inputs": list(self.inputs), "debian": self.debian,
+                "suite": DEBIAN_SUITE if self.debian else None,
+                "base_packages": list(BASE_PACKAGES) if self.debian else None,
+                "packages": list(self.packages), "versions": self.versions, "config": self.config.to_json()}
+
+
+def _specs() -> dict[str, ImageSpec]:
+    specs = [
+        ImageSpec(
+            name="pause", ref=f"{REGISTRY}/pause:3.10",
+            description="pod sandbox: static C binary that sleeps and reaps zombies (single layer)",
+            builder="build_pause", inputs=("scripts/images/pause",),
+            config=ImageConfig(entrypoint=["/pause"], user="65535:65535"),
+        ),
+        ImageSpec(
+            name="coredns", ref=f"{REGISTRY}/coredns:1.14.7",
+            description="CoreDNS v1.14.7 static binary (scripts/build-go.sh coredns) + /etc/passwd",
+            builder="build_coredns", inputs=("scripts/build-go.sh",), versions={"coredns": "v1.14.7"},
+            config=ImageConfig(entrypoint=["/coredns"], exposed_ports=["53/tcp", "53/udp"],
+                               env={"PATH": STD_PATH}),
+        ),
+        ImageSpec(
+            name="bash", ref=f"{REGISTRY}/bash:5.2",
+            description=f"Debian {DEBIAN_SUITE} minbase (bash, coreutils): KubernetesPodOperator smoke tasks",
+            builder="build_bash", debian=True,
+            config=ImageConfig(cmd=["bash"], env={"PATH": STD_PATH, "LANG": "C.UTF-8"}),
+        ),
+        ImageSpec(
+            name="airflow", ref=f"{REGISTRY}/airflow:{AIRFLOW_VERSION}",
+            description="Apache Airflow 3.3.2 + providers (cncf.kubernetes, postgres, amazon, google), "
+                        "laid out like apache/airflow (uid 50000, AIRFLOW_HOME=/opt/airflow)",
+            builder="build_airflow", debian=True, inputs=("scripts/images/airflow",),
+            packages=("python3", "python3-venv", "dumb-init", "libpq5", "procps", "tini"),
+            versions={"pypi": " ".join(AIRFLOW_PYPI)},
+            config=ImageConfig(
+                entrypoint=["/usr/bin/dumb-init", "--", "/entrypoint"], cmd=[],
+                env={
+                    "PATH": f"/home/airflow/.local/bin:{STD_PATH}",
+                    "AIRFLOW_HOME": "/opt/airflow", "AIRFLOW_USER_HOME_DIR": "/home/airflow",
+                    "AIRFLOW_UID": "50000", "AIRFLOW_VERSION": AIRFLOW_VERSION,
+                    "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "PYTHONUNBUFFERED": "1",
+                    "DUMB_INIT_SETSID": "1", "PIP_NO_CACHE_DIR": "1",
+                },
+                user="50000", workdir="/opt/airflow", exposed_ports=["8080/tcp"],
+            ),
+        ),
+        ImageSpec(
+            name="postgres", ref=f"{REGISTRY}/postgres:17",
+            description="Debian postgresql-17 with an entrypoint compatible with the official image",
+            builder="build_postgres", debian=True, inputs=("scripts/images/postgres",),
+            packages=("postgresql-17", "postgresql-client-17", "locales-all"),
+            versions={"postgresql": "17"},
+            config=ImageConfig(
+                entrypoint=["docker-entrypoint.sh"], cmd=["postgres"],
+                env={"PATH": f"/usr/lib/postgresql/17/bin:{STD_PATH}", "PG_MAJOR": "17",
+                     "PGDATA": "/var/lib/postgresql/data", "LANG": "en_US.utf8"},
+                user="999:999", exposed_ports=["5432/tcp"], stop_signal="SIGINT",
+            ),
+        ),
+        ImageSpec(
+            name="git-sync", ref=f"{REGISTRY}/git-sync:v4.4.2",
+            description="git-sync v4-compatible replacement (Go, scripts/images/git-sync) + git, ssh, "
+                        "git daemon / http-backend",
+            builder="build_git_sync", debian=True, inputs=("scripts/images/git-sync",),
+            packages=("git", "openssh-client"),
+            versions={"git-sync-compat": "v4.4.2"},
+            config=ImageConfig(entrypoint=["/git-sync"], env={"PATH": STD_PATH, "HOME": "/tmp"},
+                               user="65533:65533"),
+        ),
+    ]
+    return {s.name: s for s in specs}
+
+
+IMAGES: dict[str, ImageSpec] = _specs()

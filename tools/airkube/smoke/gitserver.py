@@ -1,0 +1,213 @@
+"""An in-cluster git server for git-sync: ``git daemon`` in a Deployment + Service, DAGs committed by exec.
+
+``ensure_git_server`` creates (idempotently) the Deployment and Service, waits for the pod and
+``push_to_git_server`` commits a folder of DAG files into the bare repository ``/srv/git/<repo>.git`` on
+branch ``main``. Point ``dags.gitSync.repo`` at the returned ``git://<svc>.<ns>.svc.cluster.local/<repo>.git``.
+
+The image needs ``git``, ``sh``, ``tar`` and ``base64``: the local images build ``airkube.local/git-sync:v4.4.2``
+with git inside; any image with git works (``--git-image``). The repository lives in an emptyDir: if the
+server pod restarts, run ``airkube smoke`` (or ``push_to_git_server``) again. Served read-only (no
+receive-pack) on port 9418, cluster-internal only. With ``networkPolicies.enabled`` add 9418 to
+``networkPolicies.egressPorts``.
+"""
+
+from __future__ import annotations
+
+import shlex
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from airkube.dags import build_tar, collect_files, exec_in_pod, upload_bytes
+
+DEFAULT_GIT_IMAGE = "airkube.local/git-sync:v4.4.2"
+DEFAULT_NAME = "airkube-git"
+GIT_PORT = 9418
+LABELS = {"app.kubernetes.io/name": "airkube-git", "app.kubernetes.io/managed-by": "airkube"}
+
+
+class GitServerError(RuntimeError):
+    """The git server could not be created or written to."""
+
+
+@dataclass(frozen=True)
+class GitServer:
+    name: str
+    namespace: str
+    repo: str = "dags"
+
+    @property
+    def url(self) -> str:
+        return f"git://{self.name}.{self.namespace}.svc.cluster.local:{GIT_PORT}/{self.repo}.git"
+
+
+def deployment_manifest(name: str, namespace: str, image: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": namespace, "labels": dict(LABELS)},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app.kubernetes.io/name": "airkube-git", "airkube/git-server": name}},
+            "template": {
+                "metadata": {"labels": {**LABELS, "airkube/git-server": name}},
+                "spec": {
+                    "automountServiceAccountToken": False,
+                    "terminationGracePeriodSeconds": 2,
+                    "securityContext": {
+                        "runAsNonRoot": True,
+                        "runAsUser": 65533,
+                        "runAsGroup": 65533,
+                        "fsGroup": 65533,
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                    },
+                    "containers": [
+                        {
+                            "name": "git",
+                            "image": image,
+                            "imagePullPolicy": "IfNotPresent",
+                            "command": ["git"],
+                            "args": [
+                                "daemon",
+                                "--export-all",
+                                "--base-path=/srv/git",
+                                "--reuseaddr",
+                                "--informative-errors",
+                                f"--port={GIT_PORT}",
+                                "/srv/git",
+                            ],
+                            "env": [{"name": "HOME", "value": "/tmp"}],
+                            "ports": [{"name": "git", "containerPort": GIT_PORT, "protocol": "TCP"}],
+                            "readinessProbe": {"tcpSocket": {"port": GIT_PORT}, "periodSeconds": 2},
+                            "resources": {
+                                "requests": {"cpu": "10m", "memory": "16Mi"},
+                                "limits": {"cpu": "500m", "memory": "256Mi"},
+                            },
+                            "securityContext": {
+                                "allowPrivilegeEscalation": False,
+                                "readOnlyRootFilesystem": True,
+                                "runAsNonRoot": True,
+                                "capabilities": {"drop": ["ALL"]},
+                            },
+                            "volumeMounts": [
+                                {"name": "repos", "mountPath": "/srv/git"},
+                                {"name": "tmp", "mountPath": "/tmp"},
+                            ],
+                        }
+                    ],
+                    "volumes": [{"name": "repos", "emptyDir": {}}, {"name": "tmp", "emptyDir": {}}],
+                },
+            },
+        },
+    }
+
+
+def service_manifest(name: str, namespace: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name, "namespace": namespace, "labels": dict(LABELS)},
+        "spec": {
+            "selector": {"app.kubernetes.io/name": "airkube-git", "airkube/git-server": name},
+            "ports": [{"name": "git", "port": GIT_PORT, "targetPort": "git", "protocol": "TCP"}],
+        },
+    }
+
+
+def commit_script(repo: str, b64: str, message: str, base: str = "/srv/git", tmp: str = "/tmp") -> str:
+    """Unpack the payload into a fresh work tree and commit it to ``main`` of the bare repo; print the sha."""
+    r, b = shlex.quote(f"{base}/{repo}.git"), shlex.quote(b64)
+    m = shlex.quote(message)
+    work = shlex.quote(f"{tmp}/airkube-work-" + uuid.uuid4().hex[:8])
+    return (
+        "set -eu; "
+        f"if [ ! -d {r} ]; then git init -q --bare {r}; git --git-dir={r} symbolic-ref HEAD refs/heads/main; fi; "
+        f"rm -rf {work}; mkdir -p {work}; "
+        f"base64 -d {b} | tar -xzf - -C {work}; "
+        f"g() {{ git --git-dir={r} --work-tree={work} -c user.name=airkube -c user.email=airkube@localhost \"$@\"; }}; "
+        "g add -A; "
+        f"if g rev-parse -q --verify refs/heads/main >/dev/null && g diff --cached --quiet refs/heads/main; "
+        "then :; "
+        f"else g commit -q -m {m}; fi; "
+        f"rm -rf {work} {b}; "
+        f"git --git-dir={r} rev-parse refs/heads/main"
+    )
+
+
+def ensure_git_server(
+    *,
+    namespace: str,
+    image: str = DEFAULT_GIT_IMAGE,
+    name: str = DEFAULT_NAME,
+    repo: str = "dags",
+    core: Any = None,
+    apps: Any = None,
+    timeout: float = 180.0,
+) -> tuple[GitServer, str]:
+    """Create the Deployment and Service if missing; return the server and its running pod's name."""
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+
+    core = core or client.CoreV1Api()
+    apps = apps or client.AppsV1Api()
+    dep = deployment_manifest(name, namespace, image)
+    try:
+        apps.create_namespaced_deployment(namespace, dep)
+    except ApiException as exc:
+        if exc.status != 409:
+            raise
+        apps.patch_namespaced_deployment(name, namespace, dep)
+    try:
+        core.create_namespaced_service(namespace, service_manifest(name, namespace))
+    except ApiException as exc:
+        if exc.status != 409:
+            raise
+    pod = wait_git_pod(core, namespace, name, timeout)
+    return GitServer(name=name, namespace=namespace, repo=repo), pod
+
+
+def wait_git_pod(core: Any, namespace: str, name: str, timeout: float) -> str:
+    deadline = time.monotonic() + timeout
+    detail = ""
+    while time.monotonic() < deadline:
+        pods = core.list_namespaced_pod(namespace, label_selector=f"airkube/git-server={name}").items
+        for pod in pods:
+            if pod.metadata.deletion_timestamp:
+                continue
+            ready = any(c.type == "Ready" and c.status == "True" for c in (pod.status.conditions or []))
+            if ready:
+                return pod.metadata.name
+            detail = "; ".join(
+                f"{s.state.waiting.reason}" for s in (pod.status.container_statuses or []) if s.state.waiting
+            ) or str(pod.status.phase)
+        time.sleep(2)
+    raise GitServerError(
+        f"git server {namespace}/{name} not ready after {timeout:.0f}s ({detail or 'no pod'}); "
+        "is the git image loaded into the cluster? (--git-image)"
+    )
+
+
+def push_to_git_server(
+    src: Path,
+    server: GitServer,
+    pod: str,
+    *,
+    core: Any = None,
+    message: str = "airkube smoke DAGs",
+) -> str:
+    """Commit the files of ``src`` to ``main``; return the commit sha (unchanged files: the current one)."""
+    from kubernetes import client
+
+    core = core or client.CoreV1Api()
+    files = collect_files(Path(src))
+    if not files:
+        raise GitServerError(f"no files to push in {src}")
+    b64 = f"/tmp/airkube-payload-{uuid.uuid4().hex[:8]}.b64"
+    upload_bytes(core, server.namespace, pod, build_tar(Path(src), files), b64, container="git")
+    out = exec_in_pod(core, server.namespace, pod, ["sh", "-c", commit_script(server.repo, b64, message)], "git")
+    sha = out.strip().splitlines()[-1].strip() if out.strip() else ""
+    if len(sha) != 40:
+        raise GitServerError(f"commit in {server.namespace}/{pod} printed no sha: {out[-500:]}")
+    return sha
