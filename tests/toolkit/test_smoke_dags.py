@@ -56,7 +56,7 @@ def test_smoke_dags_import_without_deprecation_warnings(parsed):
 def test_smoke_dags_are_manual_only(bag):
     for dag_id in SMOKE_IDS:
         dag = bag.dags[dag_id]
-        assert dag.timetable.summary in ("None", "Never") or dag.timetable.__class__.__name__ == "NullTimetable"
+        assert dag.timetable.__class__.__name__ == "NullTimetable"
         assert "airkube-smoke" in dag.tags
 
 
@@ -146,7 +146,7 @@ def test_kpo_script_fails_and_names_what_is_missing():
 def test_executor_dag_shape(bag):
     dag = bag.dags["smoke_executor"]
     assert set(dag.task_dict) == {"start", "fan", "check"}
-    assert dag.get_task("fan").__class__.__name__ == "MappedOperator"
+    assert dag.get_task("fan").__class__.__name__.endswith("MappedOperator")
     assert dag.get_task("check").upstream_task_ids == {"start", "fan"}
 
 
@@ -184,10 +184,7 @@ def test_executor_worker_pod_from_chart_template(bag, helm, tmp_path):
     template.write_text(cms[0]["data"]["pod_template_file.yaml"])
     base = PodGenerator.deserialize_model_file(str(template))
 
-    try:
-        from airflow.providers.cncf.kubernetes.executors.kubernetes_executor_utils import workload_to_command_args
-    except ImportError:  # moved between provider versions
-        from airflow.providers.cncf.kubernetes.kubernetes_helper_functions import workload_to_command_args  # type: ignore
+    from airflow.providers.cncf.kubernetes.pod_generator import workload_to_command_args
 
     ti_fields = _fake_ti_workload_fields()
     workload = ExecuteTask.model_validate(ti_fields)

@@ -88,8 +88,9 @@ def test_values_are_yaml_scalars(raw: str, expected: object) -> None:
 def test_string_fields_keep_numbers_as_strings(tmp_path: Path) -> None:
     file = tmp_path / "v.yaml"
     file.write_text("{}\n")
-    edit_file(file, CHART, ["images.airflow.tag=17"])
-    assert load(file).data["images"]["airflow"]["tag"] == "17"
+    edit_file(file, CHART, ["dags.gitSync.branch=2024"])
+    assert load(file).data["dags"]["gitSync"]["branch"] == "2024"
+    assert "branch: '2024'" in file.read_text()
 
 
 def test_types_reach_the_file(tmp_path: Path) -> None:

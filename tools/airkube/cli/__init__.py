@@ -23,6 +23,7 @@ _PARTS: dict[str, str | None] = {
     "smoke": None,  # smoke
     "deploy": None,  # deploy
     "bench": None,  # bench
+
     "migrate": None,  # migrate-dag
 }
 

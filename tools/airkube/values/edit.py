@@ -86,41 +86,45 @@ def _schema_for(chart: Chart, path: tuple[str, ...]) -> tuple[dict[str, Any] | N
 
 def set_in(data: CommentedMap, path: tuple[str, ...], value: Any, file: Path) -> None:
     node = data
-    for depth, part in enumerate(path[:-1]):
+    grown: CommentedMap | None = None  # the map where the first new key was appended
+    trailing = None
+    for depth, part in enumerate(path):
+        last = depth == len(path) - 1
         child = node.get(part)
-        if child is None:
-            child = CommentedMap()
-            node[part] = child
+        if part not in node:
+            if grown is None and len(node):
+                grown, trailing = node, _take_trailing_comment(node)
+            node[part] = value if last else CommentedMap()
+            child = node[part]
+        elif last:
+            old = node[part]
+            moved = _take_trailing_comment(old) if isinstance(old, (dict, list)) and not _is_flow(old) else None
+            node[part] = value
+            if moved is not None:
+                if _is_block(value):
+                    _attach_trailing(value, moved)
+                else:
+                    _merge_post_comment(node.ca.items.setdefault(part, [None, None, None, None]), 2, moved)
+        elif child is None:
+            node[part] = child = CommentedMap()
         elif not isinstance(child, dict):
             where = ".".join(path[: depth + 1])
             raise EditError(f"{file}: `{where}` is a {type(child).__name__}, not a mapping, so "
                             f"`{'.'.join(path)}` cannot be set; unset `{where}` first")
         node = child
-    if path[-1] not in node and len(node):
-        trailing = _take_trailing_comment(node)
-        node[path[-1]] = value
-        if trailing is not None:  # keep blank lines/comments that precede the next section after the new key
-            node.ca.items.setdefault(path[-1], [None, None, None, None])[2] = trailing
-    else:
-        old = node.get(path[-1])
-        trailing = _take_trailing_comment(old) if isinstance(old, (dict, list)) else None
-        node[path[-1]] = value
-        if trailing is not None:
-            if isinstance(value, (dict, list)) and len(value) and not _is_flow(value):
-                _attach_trailing(value, trailing)
-            else:
-                node.ca.items.setdefault(path[-1], [None, None, None, None])[2] = trailing
+    if grown is not None and trailing is not None:
+        _attach_trailing(grown, trailing)  # blank lines/comments that introduce the next section stay before it
 
 
-def _is_flow(value: Any) -> bool:
-    return bool(getattr(getattr(value, "fa", None), "flow_style", lambda: False)())
+def _is_block(value: Any) -> bool:
+    return isinstance(value, (dict, list)) and len(value) > 0 and not _is_flow(value)
 
 
 def _take_trailing_comment(node: Any) -> Any:
     """Detach the comment ruamel hangs after the last item of `node` (it belongs to what follows the block)."""
     if isinstance(node, dict) and len(node):
         last = list(node.keys())[-1]
-        if isinstance(node[last], (dict, list)) and len(node[last]):
+        if _is_block(node[last]):
             found = _take_trailing_comment(node[last])
             if found is not None:
                 return found
@@ -130,7 +134,7 @@ def _take_trailing_comment(node: Any) -> Any:
             return token
     elif isinstance(node, list) and len(node):
         last = len(node) - 1
-        if isinstance(node[last], (dict, list)) and len(node[last]):
+        if _is_block(node[last]):
             found = _take_trailing_comment(node[last])
             if found is not None:
                 return found
@@ -139,6 +143,10 @@ def _take_trailing_comment(node: Any) -> Any:
             token, item[0] = _split_eol(item[0])
             return token
     return None
+
+
+def _is_flow(value: Any) -> bool:
+    return bool(getattr(getattr(value, "fa", None), "flow_style", lambda: False)())
 
 
 def unset_in(data: CommentedMap, path: tuple[str, ...], file: Path) -> None:
@@ -151,23 +159,38 @@ def unset_in(data: CommentedMap, path: tuple[str, ...], file: Path) -> None:
         chain.append(child)
     if path[-1] not in chain[-1]:
         raise EditError(f"{file}: `{'.'.join(path)}` is not set in this file; nothing to unset")
-    _delete_keeping_trailing(chain[-1], path[-1])
+    orphan = _delete_keeping_trailing(chain[-1], path[-1])
     for depth in range(len(chain) - 1, 0, -1):
         if len(chain[depth]) == 0:
-            _delete_keeping_trailing(chain[depth - 1], path[depth - 1])
+            orphan = _delete_keeping_trailing(chain[depth - 1], path[depth - 1], orphan)
+    if orphan is not None and len(data):
+        _attach_trailing(data, orphan)
 
 
-def _delete_keeping_trailing(node: CommentedMap, key: str) -> None:
-    """Delete `key`; when it was the last key, the comment/blank lines after it move to the new last item."""
+def _delete_keeping_trailing(node: CommentedMap, key: str, carried: Any = None) -> Any:
+    """Delete `key`; when it was the last key, the comment/blank lines after it move to the new last item.
+    Returns the comment when nothing is left in `node` to carry it (the caller passes it up)."""
     keys = list(node.keys())
     is_last = keys[-1] == key
     index = keys.index(key)
     if index > 0:
         _drop_leading_comment(node, keys[index - 1])
     trailing = _take_trailing_comment(node) if is_last else None
+    if carried is not None:
+        trailing = carried if trailing is None else _joined(trailing, carried)
     del node[key]
     if trailing is not None and len(node):
-        _attach_trailing(node, trailing)
+        if is_last:
+            _attach_trailing(node, trailing)
+            return None
+        return None
+    return trailing
+
+
+def _joined(first: Any, second: Any) -> Any:
+    merged = copy.copy(first)
+    merged.value = first.value + second.value
+    return merged
 
 
 def _drop_leading_comment(node: Any, previous: Any) -> None:
@@ -202,8 +225,7 @@ def _split_eol(token: Any) -> tuple[Any, Any]:
     if not rest:
         return None, token
     moved = copy.copy(token)
-    moved.value = "\n" + rest if not rest.startswith("\n") else rest
-    moved.value = rest if rest.startswith("\n") else rest
+    moved.value = "\n" + rest  # the newline that ended the item's line went with the end-of-line comment
     kept = copy.copy(token)
     kept.value = eol + newline
     return moved, kept
@@ -212,12 +234,12 @@ def _split_eol(token: Any) -> tuple[Any, Any]:
 def _attach_trailing(node: Any, token: Any) -> None:
     if isinstance(node, dict):
         last = list(node.keys())[-1]
-        if isinstance(node[last], (dict, list)) and len(node[last]):
+        if _is_block(node[last]):
             return _attach_trailing(node[last], token)
         _merge_post_comment(node.ca.items.setdefault(last, [None, None, None, None]), 2, token)
     elif isinstance(node, list):
         last = len(node) - 1
-        if isinstance(node[last], (dict, list)) and len(node[last]):
+        if _is_block(node[last]):
             return _attach_trailing(node[last], token)
         _merge_post_comment(node.ca.items.setdefault(last, [None, None, None, None]), 0, token)
 
@@ -228,7 +250,8 @@ def _merge_post_comment(item: list[Any], index: int, token: Any) -> None:
         item[index] = token
     else:
         merged = copy.copy(existing)
-        merged.value = existing.value + token.value
+        tail = token.value[1:] if existing.value.endswith("\n") and token.value.startswith("\n") else token.value
+        merged.value = existing.value + tail
         item[index] = merged
 
 

@@ -106,11 +106,21 @@ def _format(error: ValidationError, prefix: tuple[Any, ...]) -> list[Problem]:
     return [Problem(key, f"`{key}`: {error.message}")]
 
 
+def _validator_class(schema: dict[str, Any]) -> Any:
+    meta = str(schema.get("$schema", ""))
+    for marker, cls in (("2020-12", jsonschema.Draft202012Validator), ("2019-09", jsonschema.Draft201909Validator),
+                        ("draft-07", jsonschema.Draft7Validator), ("draft-06", jsonschema.Draft6Validator),
+                        ("draft-04", jsonschema.Draft4Validator)):
+        if marker in meta:
+            return cls
+    return jsonschema.Draft7Validator
+
+
 def schema_problems(schema: dict[str, Any] | None, values: dict[str, Any],
                     prefix: tuple[Any, ...] = ()) -> list[Problem]:
     if not schema:
         return []
-    validator_cls = jsonschema.validators.validator_for(schema)
+    validator_cls = _validator_class(schema)
     validator = validator_cls(schema, format_checker=validator_cls.FORMAT_CHECKER)
     problems: list[Problem] = []
     for error in sorted(validator.iter_errors(values), key=lambda e: [str(p) for p in e.absolute_path]):
@@ -118,22 +128,12 @@ def schema_problems(schema: dict[str, Any] | None, values: dict[str, Any],
     return problems
 
 
-def _enabled(values: dict[str, Any], condition: str | None) -> bool:
-    if not condition:
-        return True
-    node: Any = values
-    for part in condition.split(",")[0].strip().split("."):
-        if not isinstance(node, dict) or part not in node:
-            return True
-        node = node[part]
-    return bool(node)
-
-
 def validate_values(chart: Chart, merged: dict[str, Any]) -> list[Problem]:
-    """Schema problems of the merged values, including enabled file:// subcharts' own schemas."""
+    """Schema problems of the merged values, including the file:// subcharts' own schemas (checked even when the
+    subchart is disabled: a misspelt key there is still a mistake)."""
     problems = schema_problems(chart.schema, merged)
     for key, sub in chart.subcharts.items():
-        if _enabled(merged, sub.condition) and isinstance(merged.get(key), dict):
+        if isinstance(merged.get(key), dict):
             problems.extend(schema_problems(sub.chart.schema, merged[key], (key,)))
     return problems
 

@@ -1,0 +1,224 @@
+"""airkube.images: OCI layout validity, layer whiteouts, cache behaviour, and a real import + run in a
+private containerd (its own root/state/socket under a temp dir, stopped by PID)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tarfile
+import time
+from pathlib import Path
+
+import pytest
+
+from airkube.images import IMAGES, build_images
+from airkube.images import build as build_mod
+from airkube.images.oci import BlobStore, tree_members, verify_archive
+from airkube.images.rootfs import Overlay
+
+IS_ROOT = os.geteuid() == 0
+
+
+# ---------------------------------------------------------------------------------------------------- specs
+
+
+def test_specs_pinned_full_refs():
+    assert list(IMAGES)[:3] == ["pause", "coredns", "bash"]
+    for name, spec in IMAGES.items():
+        assert spec.name == name
+        assert spec.ref.startswith("airkube.local/"), spec.ref
+        assert spec.tag and spec.tag != "latest", spec.ref
+    assert IMAGES["pause"].ref == "airkube.local/pause:3.10"
+    assert IMAGES["coredns"].ref == "airkube.local/coredns:1.14.7"
+    assert IMAGES["airflow"].config.user == "50000"
+    assert IMAGES["airflow"].config.env["AIRFLOW_HOME"] == "/opt/airflow"
+    assert IMAGES["postgres"].config.cmd == ["postgres"]
+    assert IMAGES["git-sync"].config.entrypoint == ["/git-sync"]
+
+
+def test_unknown_image_is_a_clear_error():
+    with pytest.raises(ValueError, match="unknown image.*known: pause"):
+        build_images(["nope"])
+
+
+# ---------------------------------------------------------------------------------------------------- layers
+
+
+def members(layer_blob: Path) -> dict[str, tarfile.TarInfo]:
+    with tarfile.open(layer_blob) as tf:
+        return {m.name: m for m in tf.getmembers()}
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="mknod of whiteout devices and trusted.* xattrs need root")
+def test_overlay_upper_whiteouts_become_oci_whiteouts(tmp_path):
+    upper = tmp_path / "upper"
+    (upper / "etc").mkdir(parents=True)
+    (upper / "etc" / "new.conf").write_text("x")
+    os.mknod(upper / "etc" / "gone.conf", 0o600 | 0o020000, os.makedev(0, 0))  # overlayfs whiteout
+    (upper / "opt" / "replaced").mkdir(parents=True)
+    os.setxattr(upper / "opt" / "replaced", "trusted.overlay.opaque", b"y")
+    (upper / "opt" / "replaced" / "f").write_text("y")
+    os.link(upper / "etc" / "new.conf", upper / "etc" / "hard.conf")
+    store = BlobStore(tmp_path / "blobs")
+    layer = store.put_layer(tree_members(upper, whiteouts=True))
+    got = members(store.path(layer.digest))
+    assert "etc/.wh.gone.conf" in got and got["etc/.wh.gone.conf"].isfile()
+    assert "etc/gone.conf" not in got
+    assert "opt/replaced/.wh..wh..opq" in got
+    # sorted walk: the first name of a hard-linked inode carries the data, the second links to it
+    assert got["etc/hard.conf"].isfile() and got["etc/hard.conf"].uid == 0 and got["etc/hard.conf"].size == 1
+    assert got["etc/new.conf"].islnk() and got["etc/new.conf"].linkname == "etc/hard.conf"
+    assert layer.digest == layer.diff_id  # uncompressed
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="overlayfs mounts need root")
+def test_overlay_diff_layer_against_a_real_lower(tmp_path):
+    lower = tmp_path / "lower"
+    (lower / "etc").mkdir(parents=True)
+    (lower / "bin").mkdir()
+    (lower / "etc" / "keep").write_text("keep")
+    (lower / "etc" / "drop").write_text("drop")
+    (lower / "bin" / "sh").write_text("")
+    log = tmp_path / "log"
+    store = BlobStore(tmp_path / "blobs")
+    try:
+        with Overlay(lower, tmp_path / "work", log) as ov:
+            (ov.merged / "etc" / "drop").unlink()
+            (ov.merged / "etc" / "added").write_text("new")
+            layer = ov.layer(store, "test")
+    except RuntimeError as exc:
+        pytest.skip(f"overlayfs not usable here: {exc}")
+    got = members(store.path(layer.digest))
+    assert set(got) == {"etc", "etc/.wh.drop", "etc/added"}, set(got)
+
+
+# ---------------------------------------------------------------------------------------------------- builds
+
+
+@pytest.fixture
+def private_cache(tmp_path, monkeypatch) -> Path:
+    monkeypatch.setenv("AIRKUBE_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache" / "images"
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="pause is built with gcc -static")
+def test_pause_build_valid_layout_and_cache_hit(private_cache):
+    t0 = time.monotonic()
+    path = build_images(["pause"])["pause"]
+    assert path.is_relative_to(private_cache) and path.suffix == ".tar"
+    assert verify_archive(path) == []
+    with tarfile.open(path) as tf:
+        index = json.load(tf.extractfile("index.json"))
+        (desc,) = index["manifests"]
+        assert desc["annotations"]["io.containerd.image.name"] == "airkube.local/pause:3.10"
+        assert desc["annotations"]["org.opencontainers.image.ref.name"] == "3.10"
+        assert desc["platform"] == {"architecture": "amd64", "os": "linux"}
+        manifest = json.load(tf.extractfile("blobs/sha256/" + desc["digest"].split(":")[1]))
+        config = json.load(tf.extractfile("blobs/sha256/" + manifest["config"]["digest"].split(":")[1]))
+        assert len(manifest["layers"]) == 1  # single layer
+        layer = tf.extractfile("blobs/sha256/" + manifest["layers"][0]["digest"].split(":")[1])
+        with tarfile.open(fileobj=layer) as lt:
+            assert lt.getnames() == ["pause"]
+            assert lt.getmember("pause").mode == 0o755
+    assert config["config"]["Entrypoint"] == ["/pause"]
+    assert config["architecture"] == "amd64" and config["os"] == "linux"
+    first = time.monotonic() - t0
+    mtime = path.stat().st_mtime_ns
+
+    # unchanged inputs: no rebuild, same file
+    t1 = time.monotonic()
+    assert build_images(["pause"])["pause"] == path
+    assert path.stat().st_mtime_ns == mtime
+    assert time.monotonic() - t1 < max(first, 1.0)
+    # --force rebuilds in place
+    assert build_images(["pause"], force=True)["pause"] == path
+    assert path.stat().st_mtime_ns != mtime
+    assert not list(path.parent.glob("*.tmp*"))
+
+
+def test_input_key_follows_script_contents(monkeypatch, tmp_path):
+    spec = IMAGES["pause"]
+    before = build_mod.input_key(spec)
+    fake_repo = tmp_path / "repo"
+    shutil.copytree(build_mod.REPO_ROOT / "scripts" / "images" / "pause", fake_repo / "scripts/images/pause")
+    monkeypatch.setattr(build_mod, "REPO_ROOT", fake_repo)
+    assert build_mod.input_key(spec) == before
+    (fake_repo / "scripts/images/pause/pause.c").write_text("/* changed */\n", encoding="utf-8")
+    assert build_mod.input_key(spec) != before
+
+
+# ---------------------------------------------------------------------------------------------------- containerd
+
+CTR_CONFIG = """version = 2
+root = "{d}/root"
+state = "{d}/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "{d}/c.sock"
+[ttrpc]
+  address = "{d}/c.sock.ttrpc"
+[debug]
+  address = ""
+[metrics]
+  address = ""
+"""
+
+
+@pytest.fixture(scope="module")
+def containerd():
+    """A private containerd (own root, state and socket; never the default one), stopped by PID."""
+    missing = [b for b in ("containerd", "ctr", "runc") if shutil.which(b) is None]
+    if missing or not IS_ROOT:
+        pytest.skip(f"needs root and {', '.join(missing) or 'containerd'} (apt-get install containerd runc)")
+    import tempfile
+
+    d = Path(tempfile.mkdtemp(prefix="airkube-ctrd-", dir="/tmp"))
+    (d / "config.toml").write_text(CTR_CONFIG.format(d=d))
+    log = open(d / "containerd.log", "wb")
+    proc = subprocess.Popen(["containerd", "--config", str(d / "config.toml")], stdout=log, stderr=log)
+    sock = d / "c.sock"
+    try:
+        for _ in range(100):
+            if sock.exists() and subprocess.run(["ctr", "--address", str(sock), "version"],
+                                                capture_output=True).returncode == 0:
+                break
+            if proc.poll() is not None:
+                pytest.skip(f"private containerd exited: {(d / 'containerd.log').read_text()[-800:]}")
+            time.sleep(0.1)
+        else:
+            pytest.skip("private containerd did not answer within 10 s")
+        yield sock
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+        subprocess.run(["umount", "-R", str(d / "root")], capture_output=True)
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def ctr(sock: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(["ctr", "--address", str(sock), "-n", "k8s.io", *args], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="building the Debian base needs root (debootstrap, chroot)")
+def test_bash_image_imports_and_runs(containerd):
+    archives = build_images(["pause", "bash"])
+    for name, path in archives.items():
+        assert verify_archive(path) == [], name
+        r = ctr(containerd, "images", "import", "--all-platforms", str(path))
+        assert r.returncode == 0, r.stderr
+    listed = ctr(containerd, "images", "ls", "-q").stdout.split()
+    assert "airkube.local/pause:3.10" in listed and "airkube.local/bash:5.2" in listed
+    r = ctr(containerd, "run", "--rm", "airkube.local/bash:5.2", f"airkube-test-{os.getpid()}",
+            "bash", "-c", "echo hello from bash $BASH_VERSION; ls /usr/bin/env")
+    if r.returncode != 0 and "runc" in r.stderr and "cgroup" in r.stderr:
+        pytest.skip(f"runc cannot start containers here: {r.stderr.strip()[-300:]}")
+    assert r.returncode == 0, r.stderr
+    assert "hello from bash 5.2" in r.stdout

@@ -1,0 +1,77 @@
+"""Trigger a DAG through the REST API and time it, with the pods the KubernetesExecutor created for it."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from airkube.bench.podwatch import PodTimes, PodWatcher
+from airkube.smoke.api import AirflowClient
+
+
+@dataclass
+class DagTiming:
+    dag_id: str
+    run_id: str
+    total_s: float  # trigger call -> run seen in state success (client clock)
+    state: str
+    task_instances: list[dict[str, Any]] = field(default_factory=list)
+    pods: list[PodTimes] = field(default_factory=list)
+    t0: float = 0.0  # client wall clock of the trigger call
+
+    def breakdown(self) -> dict[str, float]:
+        """Seconds per phase for a single-task run (see docs/benchmarks.md for the definitions)."""
+        ti = self.task_instances[0]
+        pod = self.pods[0] if self.pods else None
+        queued = _ts(ti.get("queued_when"))
+        start = _ts(ti.get("start_date"))
+        end = _ts(ti.get("end_date"))
+        seen = pod.seen_at if pod else queued
+        container = pod.started.timestamp() if pod and pod.started else seen
+        parts = {
+            "trigger→queued": queued - self.t0,
+            "queued→pod created": seen - queued,
+            "pod created→container started": max(container - seen, 0.0),
+            "container started→task running": start - max(container, seen),
+            "task running→finished": end - start,
+            "finished→state recorded": self.t0 + self.total_s - end,
+        }
+        return {k: round(v, 3) for k, v in parts.items()}
+
+    def completions_s(self) -> list[float]:
+        """Seconds after the trigger when each task instance ended (fan-out curve)."""
+        return sorted(_ts(ti.get("end_date")) - self.t0 for ti in self.task_instances if ti.get("end_date"))
+
+
+def _ts(value: str | None) -> float:
+    if not value:
+        raise ValueError("task instance is missing a timestamp")
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
+def time_dag_run(api: AirflowClient, core: Any, namespace: str, dag_id: str, timeout: float = 900.0,
+                 poll: float = 0.2) -> DagTiming:
+    run_id = f"bench__{int(time.time() * 1000)}"
+    with PodWatcher(core, namespace, f"dag_id={dag_id}") as watcher:
+        t0 = time.time()
+        api.trigger(dag_id, run_id)
+        deadline = t0 + timeout
+        state = ""
+        while time.time() < deadline:
+            state = api.get_run(dag_id, run_id).get("state", "")
+            if state in ("success", "failed"):
+                break
+            time.sleep(poll)
+        total = time.time() - t0
+        pods = [p for p in watcher.snapshot() if _same_run(p, run_id)]
+    if state != "success":
+        raise RuntimeError(f"{dag_id} run {run_id} ended in state {state or 'timeout'} after {total:.0f}s")
+    tis = api.task_instances(dag_id, run_id)
+    return DagTiming(dag_id, run_id, total, state, tis, pods, t0)
+
+
+def _same_run(pod: PodTimes, run_id: str) -> bool:
+    label = pod.labels.get("run_id", "")
+    return not label or label.startswith("bench__")

@@ -1,0 +1,95 @@
+"""Watch pods in a thread and record when each one was created, started, finished (cluster and client clocks)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from kubernetes import watch
+
+
+@dataclass
+class PodTimes:
+    name: str
+    labels: dict[str, str]
+    created: datetime | None = None  # metadata.creationTimestamp (1 s resolution)
+    started: datetime | None = None  # first container startedAt
+    finished: datetime | None = None  # last container finishedAt
+    phase: str = ""
+    seen_at: float = 0.0  # client wall clock (time.time()) when the pod was first seen (sub-second resolution)
+    done_at: float | None = None  # client wall clock when Succeeded/Failed was first seen
+
+
+@dataclass
+class PodWatcher:
+    """Context manager recording :class:`PodTimes` for pods matching ``selector`` in ``namespace``."""
+
+    core: Any
+    namespace: str
+    selector: str = ""
+    pods: dict[str, PodTimes] = field(default_factory=dict)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __enter__(self) -> "PodWatcher":
+        ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(ready,), daemon=True)
+        self._thread.start()
+        ready.wait(10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=15)
+
+    def _run(self, ready: threading.Event) -> None:
+        while not self._stop.is_set():
+            w = watch.Watch()
+            try:
+                rv = self.core.list_namespaced_pod(self.namespace, label_selector=self.selector).metadata.resource_version
+                ready.set()
+                for event in w.stream(self.core.list_namespaced_pod, self.namespace, label_selector=self.selector,
+                                      resource_version=rv, timeout_seconds=5):
+                    self._record(event["object"])
+                    if self._stop.is_set():
+                        break
+            except Exception:  # noqa: BLE001 - a dropped watch is restarted; measurements keep what they saw
+                time.sleep(0.2)
+            finally:
+                w.stop()
+
+    def _record(self, pod: Any) -> None:
+        now = time.time()
+        name = pod.metadata.name
+        with self._lock:
+            times = self.pods.setdefault(name, PodTimes(name, dict(pod.metadata.labels or {}), seen_at=now))
+            times.created = pod.metadata.creation_timestamp
+            times.phase = pod.status.phase or times.phase
+            for cs in pod.status.container_statuses or []:
+                state = cs.state
+                if state.running and state.running.started_at:
+                    times.started = times.started or state.running.started_at
+                if state.terminated:
+                    times.started = times.started or state.terminated.started_at
+                    if state.terminated.finished_at and (times.finished is None or state.terminated.finished_at > times.finished):
+                        times.finished = state.terminated.finished_at
+            if times.phase in ("Succeeded", "Failed") and times.done_at is None:
+                times.done_at = now
+
+    def snapshot(self) -> list[PodTimes]:
+        with self._lock:
+            return list(self.pods.values())
+
+    def wait_done(self, names: set[str], timeout: float) -> bool:
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            with self._lock:
+                if all(n in self.pods and self.pods[n].done_at for n in names):
+                    return True
+            time.sleep(0.1)
+        return False

@@ -1,0 +1,38 @@
+"""`airkube bench`: P1..P5 against bare pods on the same cluster."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def bench(
+        namespace: str = typer.Option("airflow", "--namespace", "-n"),
+        release: str = typer.Option("airflow", "--release", "-r"),
+        kubeconfig: str = typer.Option(None, "--kubeconfig"),
+        kube_context: str = typer.Option(None, "--kube-context"),
+        p1_runs: int = typer.Option(5, help="P1 repetitions (median/min/max)"),
+        p2_runs: int = typer.Option(2, help="P2 repetitions"),
+        fanout: int = typer.Option(50, help="parallel tasks in P2"),
+        install_values: list[Path] = typer.Option([], "--install-values", "-f",
+                                                  help="values files for the P3 fresh install (none: skip P3)"),
+        json_out: Path = typer.Option(None, "--json", help="write the figures as JSON here"),
+        docs: Path = typer.Option(Path("docs/benchmarks.md"), help="markdown report (plots beside it)"),
+    ) -> None:
+        """Measure task latency, fan-out, install time, render time and idle memory."""
+        from airkube.bench import BenchOptions, run_bench
+        from airkube.bench.report import figures_table, write_json, write_markdown, write_plots
+
+        console = Console(stderr=True)
+        opts = BenchOptions(namespace=namespace, release=release, kubeconfig=kubeconfig, kube_context=kube_context,
+                            p1_runs=p1_runs, p2_runs=p2_runs, fanout=fanout, install_values=tuple(install_values))
+        result = run_bench(opts, console)
+        Console().print(figures_table(result))
+        if json_out:
+            write_json(result, json_out)
+        plots = write_plots(result, docs.parent)
+        write_markdown(result, docs, "make bench", plots)
