@@ -1,6 +1,9 @@
 """Render charts/airflow with real helm (every values/ file and each option) and check the manifests."""
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import base64
 import configparser
 import hashlib
@@ -11,6 +14,7 @@ import pytest
 import yaml
 from cryptography.fernet import Fernet
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ (conftest helpers)
 from conftest import KUBE_VERSIONS, ROOT, Rendered, kube_validate, values_files
 
 pytestmark = pytest.mark.helm3

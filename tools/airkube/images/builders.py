@@ -143,7 +143,13 @@ mkdir -p /var/lib/postgresql /etc/postgresql-common/createcluster.d
 chown -R postgres:postgres /var/lib/postgresql
 echo 'create_main_cluster = false' > /etc/postgresql-common/createcluster.d/airkube.conf
 """
+    # JIT (LLVM + z3, ~160 MB) is optional in PostgreSQL: drop it, jit=off in the defaults. This leaves dpkg with
+    # an unmet dependency, harmless unless a derived image runs apt-get on top.
     post = """
+rm -rf /usr/lib/postgresql/17/lib/llvmjit* /usr/lib/postgresql/17/lib/bitcode
+for p in $(dpkg-query -W -f '${Package}\\n' 'libllvm*' 'libz3-*' 2>/dev/null); do dpkg --purge --force-depends "$p"; done
+sed -ri "s!^#?(jit)\\s*=\\s*\\S+.*!\\1 = off!" /usr/share/postgresql/17/postgresql.conf.sample
+grep -E "^jit = off" /usr/share/postgresql/17/postgresql.conf.sample
 sed -ri "s!^#?(listen_addresses)\\s*=\\s*\\S+.*!\\1 = '*'!" /usr/share/postgresql/17/postgresql.conf.sample
 grep -F "listen_addresses = '*'" /usr/share/postgresql/17/postgresql.conf.sample
 mkdir -p /var/run/postgresql /docker-entrypoint-initdb.d /var/lib/postgresql/data

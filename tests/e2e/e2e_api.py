@@ -1,0 +1,71 @@
+"""REST helpers for the e2e tests, on top of the toolkit's AirflowClient (port-forward + token login)."""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from airkube.smoke.api import AirflowAPIError, AirflowClient
+
+
+@dataclass
+class E2EApi:
+    api: AirflowClient
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.api, name)
+
+    def healthy(self) -> bool:
+        try:
+            health = self.api.health()
+        except (AirflowAPIError, OSError):
+            return False
+        return health.get("metadatabase", {}).get("status") == "healthy"
+
+    def dag_runs(self, dag_id: str) -> list[dict[str, Any]]:
+        _, data = self.api.request("GET", f"/api/v2/dags/{dag_id}/dagRuns", params={"limit": 100})
+        return list(data.get("dag_runs", []))
+
+    def trigger_and_wait_running(self, dag_id: str, conf: dict[str, Any], running: int, timeout: float) -> str:
+        """Unpause, trigger, and wait until ``running`` task instances are in state running."""
+        self.api.set_paused(dag_id, False)
+        run_id = f"e2e__{dag_id}__{int(time.time())}"
+        self.api.trigger(dag_id, run_id, conf)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            tis = self.api.task_instances(dag_id, run_id)
+            if sum(1 for ti in tis if ti.get("state") == "running") >= running:
+                return run_id
+            time.sleep(2)
+        raise TimeoutError(f"{dag_id}: fewer than {running} tasks running after {timeout:.0f}s")
+
+    def wait_run(self, dag_id: str, run_id: str, timeout: float) -> str:
+        deadline = time.monotonic() + timeout
+        state = ""
+        while time.monotonic() < deadline:
+            try:
+                state = self.api.get_run(dag_id, run_id).get("state", "")
+            except (AirflowAPIError, OSError):
+                state = "unreachable"  # api-server restarting with the DB: keep polling
+            if state in ("success", "failed"):
+                return state
+            time.sleep(3)
+        return state or "timeout"
+
+
+@contextmanager
+def api_session(release: Any) -> Iterator[E2EApi]:
+    from kubernetes import client, config
+
+    from airkube.portforward import PortForward
+    from airkube.smoke.runner import admin_credentials, find_api_service
+
+    core = client.CoreV1Api(config.new_client_from_config(config_file=str(release.kubeconfig)))
+    svc, port = find_api_service(core, release.namespace, release.name)
+    user, password = admin_credentials(core, release.namespace, release.name)
+    with PortForward(f"svc/{svc}", port, namespace=release.namespace, kubeconfig=str(release.kubeconfig)) as pf:
+        api = AirflowClient(pf.url, user, password)
+        api.login()
+        yield E2EApi(api)
