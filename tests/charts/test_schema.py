@@ -29,7 +29,7 @@ def _walk(values, schema, path=""):
         assert key in props, f"{full} missing from values.schema.json"
         sub = props[key]
         yield full, sub
-        if isinstance(value, dict) and sub.get("additionalProperties") is False:
+        if isinstance(value, dict) and sub.get("additionalProperties") is False and not sub.get("description"):
             yield from _walk(value, sub, full + ".")
 
 

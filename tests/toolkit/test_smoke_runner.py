@@ -352,3 +352,106 @@ def test_report_renders_failures_with_logs():
     out = console.export_text()
     assert "FAILED" in out and "smoke_kpo_seed" in out and "log of smoke_kpo_seed.task" in out
     assert res.to_dict()["ok"] is False
+
+
+# --- the whole run_smoke flow against the fake REST API and a fake (empty) cluster ------------------------------
+class _RunAirflow(_FakeAirflow):
+    runs: dict[str, str] = {}
+
+    def do_POST(self):
+        if re.fullmatch(r"/api/v2/dags/[^/]+/dagRuns", self.path):
+            body = self._body()
+            type(self).runs[body["dag_run_id"]] = self.path.split("/")[4]
+            return self._send(200, {"dag_run_id": body["dag_run_id"], "state": "queued"})
+        return super().do_POST()
+
+    def do_GET(self):
+        path = self.path.split("?")[0]
+        if path == "/api/v2/importErrors":
+            return self._send(200, {"import_errors": [], "total_entries": 0})
+        m = re.fullmatch(r"/api/v2/dags/smoke_logs/dagRuns/([^/]+)", path)
+        if m:
+            return self._send(200, {"dag_run_id": m.group(1), "state": "success"})
+        m = re.fullmatch(r"/api/v2/dags/smoke_logs/dagRuns/([^/]+)/taskInstances", path)
+        if m:
+            return self._send(200, {"task_instances": [{"task_id": "write_marker", "map_index": -1, "state": "success",
+                                                         "try_number": 1, "duration": 1.5, "hostname": "smoke-logs-pod"}],
+                                    "total_entries": 1})
+        m = re.fullmatch(r"/api/v2/dags/smoke_logs/dagRuns/([^/]+)/taskInstances/write_marker/logs/1", path)
+        if m:
+            return self._send(200, {"content": [{"event": f"AIRKUBE-LOG-MARKER run_id={m.group(1)} pod=p"}],
+                                    "continuation_token": None})
+        return super().do_GET()
+
+
+def test_run_smoke_flow_end_to_end_with_fakes():
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from airkube.smoke import SmokeOptions, run_smoke
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _RunAirflow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    _RunAirflow.tokens_issued = 0
+    empty = SimpleNamespace(items=[])
+    core = SimpleNamespace(list_namespaced_pod=lambda *a, **k: empty)
+    try:
+        result = run_smoke(
+            SmokeOptions(dags=("smoke_logs",), delivery="none", fixtures=False, username="admin", password="pw",
+                         api_url=f"http://127.0.0.1:{server.server_address[1]}", timeout=30, poll_interval=0.1),
+            console=Console(quiet=True), core=core, apps=SimpleNamespace(),
+        )
+    finally:
+        server.shutdown()
+    assert result.error is None, result.error
+    assert result.ok, result.to_dict()
+    (dag,) = result.dags
+    assert dag.tasks[0].pod == "smoke-logs-pod" and dag.run_id in _RunAirflow.runs
+
+
+def test_port_forward_with_a_stand_in_kubectl(tmp_path, monkeypatch):
+    """The PortForward life cycle against a script that behaves like `kubectl port-forward`."""
+    import os
+    import time
+
+    from airkube import portforward
+
+    fake = tmp_path / "kubectl"
+    fake.write_text("#!/bin/sh\necho \"Forwarding from 127.0.0.1:45678 -> 8080\"\nexec sleep 300\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(portforward, "kubectl_binary", lambda: str(fake))
+    pf = portforward.PortForward("svc/airflow-api-server", 8080, namespace="airflow", kube_context="ctx")
+    assert pf.command()[1:] == ["port-forward", "--address", "127.0.0.1", "-n", "airflow", "--context", "ctx",
+                                "svc/airflow-api-server", ":8080"]
+    with pf:
+        assert pf.url == "http://127.0.0.1:45678"
+        pid = pf.process.pid
+        os.kill(pid, 0)  # alive
+    time.sleep(0.1)
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+def test_port_forward_failure_is_reported(tmp_path, monkeypatch):
+    from airkube import portforward
+
+    fake = tmp_path / "kubectl"
+    fake.write_text("#!/bin/sh\necho 'error: services \"x\" not found' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(portforward, "kubectl_binary", lambda: str(fake))
+    with pytest.raises(portforward.PortForwardError, match="not found"):
+        portforward.PortForward("svc/x", 8080, timeout=5).start()
+
+
+def test_cli_smoke_help_lists_the_options():
+    from typer.testing import CliRunner
+
+    from airkube.cli import app
+
+    res = CliRunner().invoke(app, ["smoke", "--help"])
+    assert res.exit_code == 0
+    for opt in ("--dag", "--namespace", "--release", "--kube-context", "--timeout"):
+        assert opt in res.output
+    res = CliRunner().invoke(app, ["dags", "--help"])
+    assert res.exit_code == 0 and "push" in res.output and "git-server" in res.output
