@@ -403,3 +403,15 @@ def test_fail_messages(helm: str, args: tuple[str, ...], message: str) -> None:
 def test_schema_rejections_name_the_key(helm: str, args: tuple[str, ...], key: str) -> None:
     err = render_error(helm, *args)
     assert re.search(key, err), f"stderr does not name {key}:\n{err}"
+
+
+def test_checkov_skips_are_conditional(helm: str) -> None:
+    """The skips for pull policy and digest disappear when the user opts in to what checkov asks for."""
+    ann = find(render(helm), "StatefulSet")["metadata"]["annotations"]
+    skipped = {v.split("=", 1)[0] for k, v in ann.items() if k.startswith("checkov.io/skip")}
+    assert skipped == {"CKV_K8S_15", "CKV_K8S_40", "CKV_K8S_43"}
+    for v in ann.values():
+        assert v.count("=") == 1 and len(v.split("=", 1)[1]) > 20, f"checkov skip needs one `=` and a reason: {v}"
+    ann = find(render(helm, "--set", "image.pullPolicy=Always", "--set", "image.digest=sha256:" + "c" * 64),
+               "StatefulSet")["metadata"]["annotations"]
+    assert {v.split("=", 1)[0] for k, v in ann.items() if k.startswith("checkov.io/skip")} == {"CKV_K8S_40"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -98,18 +99,25 @@ def test_values_input_merges_files_then_sets(tmp_path: Path) -> None:
 
 
 def test_dependency_build_when_archive_missing_or_stale(tmp_path: Path) -> None:
+    """On a copy of the charts, so parallel renders of the real chart never see a half-written archive."""
+    charts = tmp_path / "charts"
+    for name in ("airflow", "postgres", "volumes"):
+        shutil.copytree(ROOT / "charts" / name, charts / name, ignore=shutil.ignore_patterns("*.tgz", "Chart.lock"))
+    chart = charts / "airflow"
     helm = helm_executable()
-    ensure_dependencies(CHART, helm)
-    assert stale_dependencies(CHART) == []
-    archives = sorted((CHART / "charts").glob("*.tgz"))
-    assert {a.name.rsplit("-", 1)[0] for a in archives} >= {"postgres", "volumes"}
-    # an archive older than its source is rebuilt
-    old = time.time() - 3600 * 24 * 365
+    assert {d.name for d in stale_dependencies(chart)} == {"postgres", "volumes"}  # missing archives
+    assert {d.name for d in ensure_dependencies(chart, helm)} == {"postgres", "volumes"}
+    assert stale_dependencies(chart) == []
+    archives = sorted((chart / "charts").glob("*.tgz"))
+    assert {a.name.rsplit("-", 1)[0] for a in archives} == {"postgres", "volumes"}
+    # an archive older than a file of its source directory is rebuilt, the other one is left alone
+    (charts / "volumes" / "values.yaml").touch()
+    old = time.time() - 3600
     victim = next(a for a in archives if a.name.startswith("volumes-"))
     os.utime(victim, (old, old))
-    assert [d.name for d in stale_dependencies(CHART)] == ["volumes"]
-    rebuilt = ensure_dependencies(CHART, helm)
-    assert [d.name for d in rebuilt] == ["volumes"] and stale_dependencies(CHART) == []
+    assert [d.name for d in stale_dependencies(chart)] == ["volumes"]
+    assert [d.name for d in ensure_dependencies(chart, helm)] == ["volumes"]
+    assert stale_dependencies(chart) == [] and ensure_dependencies(chart, helm) == []
 
 
 def test_install_dry_run_checks_values_first() -> None:

@@ -222,3 +222,102 @@ def test_bash_image_imports_and_runs(containerd):
         pytest.skip(f"runc cannot start containers here: {r.stderr.strip()[-300:]}")
     assert r.returncode == 0, r.stderr
     assert "hello from bash 5.2" in r.stdout
+
+
+# ---------------------------------------------------------------------------------------------------- big images
+# Built only when already in the cache (or AIRKUBE_IMAGE_TESTS=all): a cold airflow build takes ~10 minutes.
+
+
+def built_or_skip(name: str) -> Path:
+    from airkube.images import status
+
+    (row,) = status([name])
+    if not row["built"] and os.environ.get("AIRKUBE_IMAGE_TESTS") != "all":
+        pytest.skip(f"{name} image not built for the current inputs: `airkube images build {name}` "
+                    "(or AIRKUBE_IMAGE_TESTS=all)")
+    path = build_images([name])[name]
+    assert verify_archive(path) == []
+    return path
+
+
+def import_image(sock: Path, path: Path) -> None:
+    r = ctr(sock, "images", "import", "--all-platforms", str(path), timeout=600)
+    assert r.returncode == 0, r.stderr
+
+
+def test_git_sync_image(containerd):
+    import_image(containerd, built_or_skip("git-sync"))
+    r = ctr(containerd, "run", "--rm", "airkube.local/git-sync:v4.4.2", f"gs-{os.getpid()}", "sh", "-c",
+            "/git-sync --version && id -u && git --version && test -x /usr/lib/git-core/git-http-backend "
+            "&& git daemon --init-timeout=1 --help >/dev/null 2>&1; command -v ssh")
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.split()
+    assert out[0] == "v4.4.2-airkube" and out[1] == "65533" and out[-1] == "/usr/bin/ssh"
+
+
+def test_postgres_image_initdb_and_password_login(containerd, tmp_path):
+    import_image(containerd, built_or_skip("postgres"))
+    dirs = {d: tmp_path / d.strip("/").replace("/", "_") for d in ("/var/run/postgresql", "/tmp", "/var/lib/postgresql/data")}
+    for host in dirs.values():
+        host.mkdir()
+        os.chown(host, 999, 999)
+    mounts = [arg for inside, host in dirs.items()
+              for arg in ("--mount", f"type=bind,src={host},dst={inside},options=rbind:rw")]
+    port = "54329"
+    name = f"pg-{os.getpid()}"
+    env = ["--env", "POSTGRES_USER=airflow", "--env", "POSTGRES_PASSWORD=s3cret", "--env", "POSTGRES_DB=airflow",
+           "--env", "PGDATA=/var/lib/postgresql/data/pgdata"]
+    # host network (ctr has no CNI here) -> listen on loopback only, on a private port
+    r = ctr(containerd, "run", "-d", "--net-host", "--read-only", *mounts, *env, "airkube.local/postgres:17", name,
+            "docker-entrypoint.sh", "postgres", "-c", "listen_addresses=127.0.0.1", "-p", port)
+    assert r.returncode == 0, r.stderr
+    try:
+        def ready() -> bool:
+            return ctr(containerd, "task", "exec", "--exec-id", f"r{time.monotonic_ns()}", name,
+                       "pg_isready", "-h", "127.0.0.1", "-p", port).returncode == 0
+
+        deadline = time.monotonic() + 90
+        while not ready():
+            assert time.monotonic() < deadline, "postgres did not become ready"
+            time.sleep(1)
+        q = ctr(containerd, "task", "exec", "--exec-id", "q", name, "env", "PGPASSWORD=s3cret", "psql", "-h",
+                "127.0.0.1", "-p", port, "-U", "airflow", "-d", "airflow", "-tAc",
+                "select current_user, current_database(), current_setting('password_encryption'), "
+                "(select rolpassword like 'SCRAM-SHA-256%' from pg_authid where rolname='airflow')")
+        assert q.returncode == 0, q.stderr
+        assert q.stdout.strip() == "airflow|airflow|scram-sha-256|t"
+        bad = ctr(containerd, "task", "exec", "--exec-id", "b", name, "env", "PGPASSWORD=wrong", "psql", "-h",
+                  "127.0.0.1", "-p", port, "-U", "airflow", "-d", "airflow", "-c", "select 1")
+        assert bad.returncode != 0 and "password authentication failed" in bad.stderr
+        hba = (dirs["/var/lib/postgresql/data"] / "pgdata" / "pg_hba.conf").read_text()
+        assert "host all all all scram-sha-256" in hba
+        assert (dirs["/var/lib/postgresql/data"] / "pgdata").stat().st_uid == 999
+    finally:
+        ctr(containerd, "task", "kill", "-s", "SIGKILL", name)
+        for _ in range(50):
+            if ctr(containerd, "task", "delete", name).returncode == 0:
+                break
+            time.sleep(0.2)
+        ctr(containerd, "containers", "delete", name)
+
+
+def test_airflow_image_layout_and_entrypoint(containerd):
+    import_image(containerd, built_or_skip("airflow"))
+    script = ("set -e; id; echo HOME=$HOME; pwd; command -v airflow python; "
+              "ls -ld /opt/airflow /opt/airflow/dags /opt/airflow/logs /opt/airflow/plugins; "
+              "python -c 'import airflow.providers.cncf.kubernetes, airflow.providers.postgres, "
+              "airflow.providers.amazon, airflow.providers.google, psycopg2; print(\"providers ok\")'")
+    r = ctr(containerd, "run", "--rm", "--env", "CONNECTION_CHECK_MAX_COUNT=0", "airkube.local/airflow:3.3.2",
+            f"af-{os.getpid()}", "/usr/bin/dumb-init", "--", "/entrypoint", "bash", "-c", script, timeout=300)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert "uid=50000(airflow) gid=0(root)" in out
+    assert "/opt/airflow\n" in out and "/home/airflow/.local/bin/airflow" in out
+    assert "providers ok" in out
+    for d in ("/opt/airflow/dags", "/opt/airflow/logs", "/opt/airflow/plugins"):
+        line = next(x for x in out.splitlines() if x.endswith(d))
+        assert line.startswith("drwxrws") and " airflow root " in line, line
+    v = ctr(containerd, "run", "--rm", "--env", "CONNECTION_CHECK_MAX_COUNT=0", "airkube.local/airflow:3.3.2",
+            f"afv-{os.getpid()}", "/usr/bin/dumb-init", "--", "/entrypoint", "airflow", "version", timeout=300)
+    assert v.returncode == 0, v.stderr
+    assert v.stdout.strip().splitlines()[-1] == "3.3.2"

@@ -103,3 +103,12 @@ def test_addons(layout: Layout) -> None:
 def test_boolean_flags_use_equals_form(layout: Layout) -> None:
     argv = next(c.argv for c in config.components(layout) if c.name == "kube-apiserver")
     assert "--allow-privileged=true" in argv and "true" not in argv
+
+
+def test_no_negative_oom_scores(layout: Layout) -> None:
+    """Negative oom_score_adj is forbidden in unprivileged VMs: runc would fail every pod sandbox."""
+    doc = tomllib.loads(config.containerd_toml(layout))
+    assert doc["plugins"]["io.containerd.grpc.v1.cri"]["restrict_oom_score_adj"] is True
+    assert "oom_score" not in doc
+    assert config.kubelet_config(layout)["oomScoreAdj"] == 0
+    assert config.kube_proxy_config(layout)["oomScoreAdj"] == 0

@@ -38,7 +38,7 @@ def bag(parsed):
 
 def test_smoke_dags_import_without_errors(bag):
     assert bag.import_errors == {}
-    assert set(bag.dag_ids) == SMOKE_IDS
+    assert SMOKE_IDS <= set(bag.dag_ids)  # other suites ship DAGs here too (smoke_sleep for reliability)
 
 
 def test_smoke_dags_import_without_deprecation_warnings(parsed):

@@ -127,6 +127,7 @@ def kubelet_config(layout: Layout) -> dict:
         "containerLogMaxSize": "10Mi",
         "containerLogMaxFiles": 3,
         "protectKernelDefaults": False,
+        "oomScoreAdj": 0,  # negative scores are forbidden in this VM (see containerd.toml)
         "makeIPTablesUtilChains": True,
         "logging": {"format": "text"},
     }
@@ -149,6 +150,7 @@ def kube_proxy_config(layout: Layout) -> dict:
         "nodePortAddresses": [str(net.pod_cidr)],
         # leave kernel conntrack tables as they are (the VM may not allow resizing them)
         "conntrack": {"maxPerCore": 0, "min": 0},
+        "oomScoreAdj": 0,
         "iptables": {"masqueradeAll": False, "syncPeriod": "30s", "minSyncPeriod": "1s"},
     }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -216,21 +217,26 @@ class LocalProvider(ClusterProvider):
             self._ctr("images", "import", str(archive))
             self.reporter.note(f"imported {Path(archive).name}")
 
+    def _kubelet_started(self) -> dt.datetime:
+        """When the running kubelet started: status older than that is stale (left in etcd by a previous run)."""
+        pid_file = self.layout.pid_file("kubelet")
+        return dt.datetime.fromtimestamp(pid_file.stat().st_mtime, dt.timezone.utc) - dt.timedelta(seconds=2)
+
     def _wait_cluster(self, timeout: float = 180) -> None:
         from kubernetes import client
 
         api = self.api_client()
-        core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
+        core = client.CoreV1Api(api)
+        since = self._kubelet_started()
         with self._step(f"node {self.layout.node_name} Ready"):
-            _wait(lambda: _node_ready(core, self.layout.node_name), timeout,
+            _wait(lambda: _node_ready(core, self.layout.node_name, since), timeout,
                   f"node {self.layout.node_name} not Ready; see {self.layout.log_file('kubelet')}")
         refs = self.images_present()
         if config.COREDNS_IMAGE not in refs or config.SANDBOX_IMAGE not in refs:
             self.reporter.note("pause/coredns images not loaded yet: not waiting for CoreDNS")
             return
         with self._step("CoreDNS available"):
-            _wait(lambda: (apps.read_namespaced_deployment("coredns", "kube-system").status.available_replicas or 0)
-                  >= 1, timeout, "CoreDNS not available: `kubectl -n kube-system describe pod -l k8s-app=kube-dns`")
+            _wait(lambda: _pod_ready(core, "kube-system", "k8s-app=kube-dns", since), timeout, "CoreDNS not available: `kubectl -n kube-system describe pod -l k8s-app=kube-dns`")
 
     # --- delete --------------------------------------------------------------------------------------------
     def delete(self, purge: bool = False) -> None:
@@ -315,9 +321,21 @@ def _wait(predicate: Callable[[], bool], timeout: float, message: str) -> None:
     raise ClusterError(f"{message} (waited {timeout:.0f}s{'; last error: ' + str(last) if last else ''})")
 
 
-def _node_ready(core, name: str) -> bool:
+def _node_ready(core, name: str, since: dt.datetime) -> bool:
     node = core.read_node(name)
-    return any(c.type == "Ready" and c.status == "True" for c in node.status.conditions or [])
+    return any(c.type == "Ready" and c.status == "True" and c.last_heartbeat_time >= since
+               for c in node.status.conditions or [])
+
+
+def _pod_ready(core, namespace: str, selector: str, since: dt.datetime) -> bool:
+    """A matching pod is Ready and its container (re)started under the current kubelet."""
+    for pod in core.list_namespaced_pod(namespace, label_selector=selector).items:
+        ready = any(c.type == "Ready" and c.status == "True" for c in pod.status.conditions or [])
+        started = [s.state.running.started_at for s in pod.status.container_statuses or []
+                   if s.state and s.state.running]
+        if ready and started and min(started) >= since:
+            return True
+    return False
 
 
 def _children() -> dict[int, list[int]]:
