@@ -122,8 +122,15 @@ def test_airflow_config_lint_clean(helm, tmp_path, which):
     files = CASES[which][0]
     cfg_file = tmp_path / "airflow.cfg"
     cfg_file.write_text(helm.template(values_files=files).airflow_cfg())
-    result = subprocess.run([AIRFLOW, "config", "lint"], capture_output=True, text=True,
-                            env=airflow_env(tmp_path, cfg_file), cwd=tmp_path, timeout=300)
+    env = airflow_env(tmp_path, cfg_file)
+    full = subprocess.run([AIRFLOW, "config", "lint"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert full.returncode == 0, full.stdout + full.stderr
+    issues = [line.strip() for line in full.stdout.splitlines() if line.strip().startswith("- ")]
+    # Airflow 3 flags any executor other than its new default (LocalExecutor) with an informational
+    # "Changed default value of `executor`" notice; a KubernetesExecutor deployment cannot avoid it. Nothing else.
+    assert all("`executor` in `core`" in i for i in issues), issues
+    result = subprocess.run([AIRFLOW, "config", "lint", "--ignore-option", "executor"], capture_output=True,
+                            text=True, env=env, cwd=tmp_path, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "No issues found" in result.stdout + result.stderr, result.stdout + result.stderr
 

@@ -150,7 +150,8 @@ def test_pod_dns_service_account_kube_proxy_and_storage(provider: LocalProvider,
     phase = _wait_for(lambda: (p := core.read_namespaced_pod("probe", NS).status.phase) in ("Succeeded", "Failed")
                       and p, 120, "probe pod to finish")
     RESULTS["probe_pod_s"] = time.monotonic() - started
-    logs = core.read_namespaced_pod_log("probe", NS)
+    # _preload_content=False: client 36 returns str(bytes) for logs otherwise
+    logs = core.read_namespaced_pod_log("probe", NS, _preload_content=False).data.decode()
     print(f"\nprobe pod ({phase}, {RESULTS['probe_pod_s']:.1f}s):\n{logs}")
     assert phase == "Succeeded", logs
     lines = dict(line.split("=", 1) for line in logs.splitlines() if "=" in line and not line.startswith("nameserver"))

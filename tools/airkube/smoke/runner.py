@@ -67,8 +67,15 @@ def kube_clients(kubeconfig: str | None, context: str | None) -> tuple[Any, Any]
 
     try:
         api_client = config.new_client_from_config(config_file=kubeconfig, context=context)
-    except config.ConfigException:
-        config.load_incluster_config()
+    except (config.ConfigException, OSError) as exc:
+        if kubeconfig or context:
+            raise SmokeError(f"cannot use kubeconfig {kubeconfig or '(default)'} / context {context}: {exc}") from exc
+        try:
+            config.load_incluster_config()
+        except config.ConfigException:
+            raise SmokeError(
+                f"no Kubernetes credentials: {exc}. Set KUBECONFIG or pass --kubeconfig / --kube-context."
+            ) from exc
         api_client = client.ApiClient()
     return client.CoreV1Api(api_client), client.AppsV1Api(api_client)
 
