@@ -106,7 +106,9 @@ class Helm:
     def template_args(self, values_files=(), values: dict | None = None, set_values: dict | None = None,
                       release: str = DEFAULT_RELEASE, namespace: str = DEFAULT_NAMESPACE,
                       chart: Path = AIRFLOW_CHART, extra: tuple[str, ...] = ()) -> tuple[list[str], str | None]:
-        args = ["template", release, str(chart), "--namespace", namespace]
+        # --kube-version: a Helm 3 built with `go install` reports Kubernetes v1.20.0 by default (no client-go
+        # version ldflags), which fails the chart's kubeVersion; render for the Kubernetes we run.
+        args = ["template", release, str(chart), "--namespace", namespace, "--kube-version", KUBE_VERSIONS[-1]]
         for f in values_files:
             args += ["-f", str(VALUES_DIR / f) if not os.path.isabs(str(f)) and not str(f).startswith(".") else str(f)]
         tmp = None

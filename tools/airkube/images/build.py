@@ -113,7 +113,28 @@ def build_images(names: list[str] | None = None, force: bool = False, console: C
         for name in _resolve(names):
             built = _build_one(IMAGES[name], force, progress)
             result[name] = built.archive
+    prune_blobs()
     return result
+
+
+def prune_blobs(min_age_s: float = 3600) -> int:
+    """Delete blobs no archive or base rootfs refers to (older than `min_age_s`: concurrent builds are safe)."""
+    cache = cache_dir()
+    keep: set[str] = set()
+    for meta in [*cache.glob("archives/*.json"), *cache.glob("rootfs/*/layer.json")]:
+        try:
+            data = json.loads(meta.read_text())
+        except (OSError, ValueError):
+            return 0  # being written: prune another time
+        keep.update(filter(None, [data.get("digest"), data.get("manifest_digest"), data.get("config_digest")]))
+        keep.update(layer["digest"] for layer in data.get("layers", []))
+    removed = 0
+    now = time.time()
+    for blob in (cache / "blobs" / "sha256").glob("*"):
+        if f"sha256:{blob.name}" not in keep and not blob.name.startswith(".") and now - blob.stat().st_mtime > min_age_s:
+            blob.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def _build_one(spec: ImageSpec, force: bool, progress: Progress) -> Built:

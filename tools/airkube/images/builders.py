@@ -201,6 +201,47 @@ rm -rf /tmp/airflow-check
                          created_by=f"python3 venv + {' '.join(AIRFLOW_PYPI)}")
 
 
+def _go_install(ctx: BuildContext, name: str, module: str, version: str, ldflags: str = "-s -w") -> Path:
+    """`go install module@version` (static, -p=1) into <AIRKUBE_CACHE>/bin/<name>-<version>, once."""
+    cache_root = Path(os.environ.get("AIRKUBE_CACHE", Path.home() / ".cache" / "airkube"))
+    out = cache_root / "bin" / f"{name}-{version}"
+    if out.is_file():
+        return out
+    ensure_host_tools({"go": "golang-go"}, ctx.log)
+    ctx.log(f"go install {module}@{version} (a long compile on a busy machine)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as gobin:
+        env = {**os.environ, "CGO_ENABLED": "0", "GOBIN": gobin, "GOTOOLCHAIN": os.environ.get("GOTOOLCHAIN", "local"),
+               "GOFLAGS": os.environ.get("GOFLAGS", "-buildvcs=false -p=1") + " -trimpath"}
+        run_logged(["go", "install", "-ldflags", ldflags, f"{module}@{version}"], ctx.logfile, env=env)
+        (built,) = Path(gobin).iterdir()
+        tmp = out.with_name(out.name + ".tmp")
+        shutil.move(built, tmp)
+        os.replace(tmp, out)
+    return out
+
+
+def build_minio(ctx: BuildContext) -> list[Layer]:
+    version = ctx.spec.versions["minio"]
+    binary = _go_install(ctx, "minio", "github.com/minio/minio", version)
+    entries = [FileEntry("usr/bin/minio", source=binary, mode=0o755),
+               FileEntry("etc/passwd", data=PASSWD_MIN.encode()), FileEntry("etc/group", data=GROUP_MIN.encode()),
+               FileEntry("data", kind="dir", mode=0o777), FileEntry("tmp", kind="dir", mode=0o1777)]
+    return [ctx.store.put_layer(file_members(entries), created_by=f"go install github.com/minio/minio@{version}")]
+
+
+def build_fake_gcs_server(ctx: BuildContext) -> list[Layer]:
+    version = ctx.spec.versions["fake-gcs-server"]
+    binary = _go_install(ctx, "fake-gcs-server", "github.com/fsouza/fake-gcs-server", version)
+    entries = [FileEntry("bin/fake-gcs-server", source=binary, mode=0o755),
+               FileEntry("etc/passwd", data=PASSWD_MIN.encode()), FileEntry("etc/group", data=GROUP_MIN.encode()),
+               FileEntry("data", kind="dir", mode=0o777), FileEntry("storage", kind="dir", mode=0o777),
+               FileEntry("tmp", kind="dir", mode=0o1777)]
+    return [ctx.store.put_layer(file_members(entries),
+                                created_by=f"go install github.com/fsouza/fake-gcs-server@{version}")]
+
+
 BUILDERS: dict[str, Callable[[BuildContext], list[Layer]]] = {
-    f.__name__: f for f in (build_pause, build_coredns, build_bash, build_git_sync, build_postgres, build_airflow)
+    f.__name__: f for f in (build_pause, build_coredns, build_bash, build_git_sync, build_postgres, build_airflow,
+                            build_minio, build_fake_gcs_server)
 }

@@ -21,6 +21,9 @@ AIRFLOW_PYPI = (
     "psycopg2-binary==2.9.13",
 )
 
+FAKE_GCS_VERSION = "v1.56.1"
+MINIO_VERSION = "v0.0.0-20260212201848-7aac2a2c5b7c"  # github.com/minio/minio has no semver tags
+
 
 @dataclass
 class ImageSpec:
@@ -109,6 +112,21 @@ def _specs() -> dict[str, ImageSpec]:
             versions={"git-sync-compat": "v4.4.2"},
             config=ImageConfig(entrypoint=["/git-sync"], env={"PATH": STD_PATH, "HOME": "/tmp"},
                                user="65533:65533"),
+        ),
+        ImageSpec(
+            name="fake-gcs-server", ref=f"{REGISTRY}/fake-gcs-server:{FAKE_GCS_VERSION}",
+            description="fake-gcs-server (Go module github.com/fsouza/fake-gcs-server) for GCS remote-logging tests",
+            builder="build_fake_gcs_server", versions={"fake-gcs-server": FAKE_GCS_VERSION},
+            config=ImageConfig(entrypoint=["/bin/fake-gcs-server", "-data", "/data"], exposed_ports=["4443/tcp"],
+                               env={"PATH": STD_PATH}),
+        ),
+        ImageSpec(
+            name="minio", ref=f"{REGISTRY}/minio:{MINIO_VERSION}",
+            description="MinIO server (Go module github.com/minio/minio, pseudo-version pinned) for S3 log tests",
+            builder="build_minio", versions={"minio": MINIO_VERSION},
+            config=ImageConfig(entrypoint=["/usr/bin/minio"], cmd=["server", "/data"],
+                               exposed_ports=["9000/tcp", "9001/tcp"],
+                               env={"PATH": STD_PATH}),
         ),
     ]
     return {s.name: s for s in specs}
