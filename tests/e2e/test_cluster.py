@@ -171,6 +171,44 @@ def test_pod_dns_service_account_kube_proxy_and_storage(provider: LocalProvider,
     core.delete_namespace(NS)
 
 
+def test_network_rule_guards_in_place(provider: LocalProvider, core: client.CoreV1Api) -> None:
+    """Pods stay on the bridge (guard chains), CoreDNS has no upstream, nothing is masqueraded outwards."""
+    import subprocess
+
+    saved = subprocess.run(["iptables-save"], capture_output=True, text=True, check=True).stdout
+    assert "-A FORWARD -j AIRKUBE-FORWARD" in saved and "-A INPUT -j AIRKUBE-INPUT" in saved
+    assert "-A AIRKUBE-FORWARD -i airkube0 ! -o airkube0" in saved
+    masquerades = [line for line in saved.splitlines() if "MASQUERADE" in line]
+    assert all(line.startswith("-A KUBE-POSTROUTING") for line in masquerades), masquerades
+    corefile = core.read_namespaced_config_map("coredns", "kube-system").data["Corefile"]
+    assert not [line for line in corefile.splitlines() if line.strip().startswith(("forward", "proxy"))]
+    assert "nameserver" not in provider.layout.resolv_conf.read_text()
+
+
+def test_up_after_crash_cleans_leftovers(provider: LocalProvider) -> None:
+    """kill -9 of every component (containers keep running): `up` cleans up and comes back."""
+    import signal
+
+    layout = provider.layout
+    kubelet_only = processes.alive(layout.pid_file("kubelet"))
+    os.kill(kubelet_only, signal.SIGKILL)
+    _wait_for(lambda: not processes.alive(layout.pid_file("kubelet")), 10, "kubelet gone")
+    started = time.monotonic()
+    provider.create()  # partial crash: only the kubelet is restarted
+    RESULTS["up_after_kubelet_crash_s"] = time.monotonic() - started
+    for component in provider._components():
+        pid = processes.alive(layout.pid_file(component.name))
+        if pid:
+            os.kill(pid, signal.SIGKILL)
+    _wait_for(lambda: not any(processes.alive(layout.pid_file(c.name)) for c in provider._components()), 10,
+              "components gone")
+    assert processes.find_by_argument("-address", str(layout.containerd_socket)), "shims should outlive containerd"
+    started = time.monotonic()
+    provider.create()
+    RESULTS["up_after_full_crash_s"] = time.monotonic() - started
+    assert provider.exists()
+
+
 def test_memory_of_cluster_processes(provider: LocalProvider) -> None:
     usage = provider.memory()
     total = sum(usage.values())

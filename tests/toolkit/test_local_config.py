@@ -112,3 +112,12 @@ def test_no_negative_oom_scores(layout: Layout) -> None:
     assert "oom_score" not in doc
     assert config.kubelet_config(layout)["oomScoreAdj"] == 0
     assert config.kube_proxy_config(layout)["oomScoreAdj"] == 0
+
+
+def test_registry_pulls_stay_on_loopback(layout: Layout) -> None:
+    doc = tomllib.loads(config.containerd_toml(layout))
+    hosts_dir = Path(doc["plugins"]["io.containerd.grpc.v1.cri"]["registry"]["config_path"])
+    config.write_all(layout)
+    hosts = tomllib.loads((hosts_dir / "_default" / "hosts.toml").read_text())
+    assert hosts["server"] == "http://127.0.0.1:1"
+    assert list(hosts["host"]) == ["http://127.0.0.1:1"]  # a [host] table is required, or the file is ignored

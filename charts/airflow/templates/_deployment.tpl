@@ -25,10 +25,14 @@ metadata:
   namespace: {{ $root.Release.Namespace }}
   labels:
     {{- include "airflow.labels" (list $root $component $c.labels) | nindent 4 }}
-  {{- with $c.annotations }}
   annotations:
+    {{- $skips := list $root "CKV_K8S_15" "CKV_K8S_43" "CKV_K8S_35" "CKV2_K8S_6" }}
+    {{- if .automount }}{{ $skips = append $skips "CKV_K8S_38" }}{{ end }}
+    {{- if has $component (list "dag-processor" "triggerer") }}{{ $skips = concat $skips (list "CKV_K8S_8" "CKV_K8S_9") }}{{ end }}
+    {{- include "airflow.checkov.skips" $skips | nindent 4 }}
+    {{- with $c.annotations }}
     {{- toYaml . | nindent 4 }}
-  {{- end }}
+    {{- end }}
 spec:
   replicas: {{ int $c.replicas }}
   revisionHistoryLimit: 3

@@ -15,6 +15,8 @@ Single-key checks (types, enums, formats, unknown keys) live in values.schema.js
 {{- $errors := list -}}
 {{- /* gitsync-repo-required */}}
 {{- if and $g.enabled (not $g.repo) }}{{ $errors = append $errors "dags.gitSync.enabled is true but dags.gitSync.repo is empty: set dags.gitSync.repo to the git URL of your DAGs" }}{{ end -}}
+{{- /* gitsync-ssh-key-required */}}
+{{- if and $g.enabled (not $g.sshKeySecret) (or (hasPrefix "ssh://" (toString $g.repo)) (regexMatch "^[^/@:]+@[^/:]+:" (toString $g.repo))) }}{{ $errors = append $errors "dags.gitSync.repo is an ssh URL but dags.gitSync.sshKeySecret is empty: set dags.gitSync.sshKeySecret to a Secret holding the SSH private key (and dags.gitSync.knownHosts), or use an https URL with dags.gitSync.credentialsSecret" }}{{ end -}}
 {{- /* gitsync-ssh-known-hosts */}}
 {{- if and $g.enabled $g.sshKeySecret (not $g.knownHosts) }}{{ $errors = append $errors "dags.gitSync.sshKeySecret is set but dags.gitSync.knownHosts is empty: set dags.gitSync.knownHosts to the known_hosts line(s) of your git server (host keys are always verified)" }}{{ end -}}
 {{- /* gitsync-one-auth */}}

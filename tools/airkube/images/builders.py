@@ -245,3 +245,36 @@ BUILDERS: dict[str, Callable[[BuildContext], list[Layer]]] = {
     f.__name__: f for f in (build_pause, build_coredns, build_bash, build_git_sync, build_postgres, build_airflow,
                             build_minio, build_fake_gcs_server)
 }
+
+
+# --- Object-storage emulators (s3-emulator, gcs-emulator; specs in specs._emulator_specs) ---------------------
+
+
+def build_emulator(ctx: BuildContext) -> list[Layer]:
+    """Debian + python3 venv at /opt/emulator with the spec's pinned PyPI packages + scripts/images/emulators."""
+    from airkube.images.specs import EMULATOR_VENV
+
+    pip_cache = ctx.cache / "pip-cache"
+    pip_cache.mkdir(parents=True, exist_ok=True)
+    src = ctx.repo / "scripts" / "images" / "emulators"
+
+    def prepare(root: Path) -> None:
+        for f in sorted(src.glob("*.py")):
+            copy_into(root, f, f"opt/emulators/{f.name}", 0o644)
+
+    reqs = " ".join(f"'{r}'" for r in ctx.spec.versions["pypi"].split())
+    script = f"""
+groupadd --gid 65532 emulator
+useradd --uid 65532 --gid 65532 --home-dir /tmp --no-create-home --shell /usr/sbin/nologin emulator
+python3 -m venv {EMULATOR_VENV}
+PIP_CACHE_DIR=/var/cache/airkube-pip {EMULATOR_VENV}/bin/pip install -q --progress-bar off {reqs}
+{EMULATOR_VENV}/bin/python -m compileall -q -j 1 --invalidation-mode unchecked-hash {EMULATOR_VENV}/lib >/dev/null || true
+{EMULATOR_VENV}/bin/python -m compileall -q --invalidation-mode unchecked-hash /opt/emulators >/dev/null || true
+{EMULATOR_VENV}/bin/pip freeze --all > /opt/emulators/requirements-lock.txt
+{EMULATOR_VENV}/bin/python -c "import importlib.util as u; assert u.find_spec('moto') or u.find_spec('gcp_storage_emulator')"
+"""
+    return _debian_image(ctx, script, prepare, binds={pip_cache: "/var/cache/airkube-pip"},
+                         created_by=f"python3 venv + {ctx.spec.versions['pypi']} + scripts/images/emulators")
+
+
+BUILDERS[build_emulator.__name__] = build_emulator

@@ -132,4 +132,38 @@ def _specs() -> dict[str, ImageSpec]:
     return {s.name: s for s in specs}
 
 
-IMAGES: dict[str, ImageSpec] = _specs()
+# --- Object-storage emulators for the remote-logging e2e tests (tests/e2e/test_logs_remote.py) -----------------
+# Python servers from PyPI (a MinIO / fake-gcs-server Go build costs many minutes on 2 cores). Sources and the
+# launcher live in scripts/images/emulators; builder: build_emulator.
+S3_EMULATOR_PYPI = ("moto[server]==5.2.5",)
+GCS_EMULATOR_PYPI = ("gcp-storage-emulator==2026.7.19",)
+EMULATOR_VENV = "/opt/emulator"
+
+
+def _emulator_specs() -> dict[str, ImageSpec]:
+    env = {"PATH": f"{EMULATOR_VENV}/bin:{STD_PATH}", "LANG": "C.UTF-8", "PYTHONUNBUFFERED": "1",
+           "PYTHONDONTWRITEBYTECODE": "1", "HOME": "/tmp"}
+    specs = [
+        ImageSpec(
+            name="s3-emulator", ref=f"{REGISTRY}/s3-emulator:5.2.5",
+            description="S3-compatible server for tests: moto[server] 5.2.5 (in memory, any access key)",
+            builder="build_emulator", debian=True, inputs=("scripts/images/emulators",),
+            packages=("python3", "python3-venv"), versions={"pypi": " ".join(S3_EMULATOR_PYPI)},
+            config=ImageConfig(entrypoint=[f"{EMULATOR_VENV}/bin/moto_server"], cmd=["-H", "0.0.0.0", "-p", "9000"],
+                               env=env, user="65532:65532", exposed_ports=["9000/tcp"]),
+        ),
+        ImageSpec(
+            name="gcs-emulator", ref=f"{REGISTRY}/gcs-emulator:2026.7.19",
+            description="GCS JSON-API emulator for tests: gcp-storage-emulator 2026.7.19 + GCS-faithful 404s "
+                        "(scripts/images/emulators/gcs_emulator.py)",
+            builder="build_emulator", debian=True, inputs=("scripts/images/emulators",),
+            packages=("python3", "python3-venv"), versions={"pypi": " ".join(GCS_EMULATOR_PYPI)},
+            config=ImageConfig(entrypoint=[f"{EMULATOR_VENV}/bin/python", "/opt/emulators/gcs_emulator.py"],
+                               cmd=["--host", "0.0.0.0", "--port", "4443"],
+                               env=env, user="65532:65532", exposed_ports=["4443/tcp"]),
+        ),
+    ]
+    return {s.name: s for s in specs}
+
+
+IMAGES: dict[str, ImageSpec] = {**_specs(), **_emulator_specs()}

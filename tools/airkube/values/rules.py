@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -30,6 +31,14 @@ def _when(rule_id: str, key: str, message: str, condition: Callable[[Values], bo
     return Rule(rule_id, key, lambda v: message if condition(v) else None)
 
 
+_SCP_LIKE = re.compile(r"^[^/@:]+@[^/:]+:")  # git@host:org/repo (same regex as _validate.tpl)
+
+
+def _is_ssh_url(repo: Any) -> bool:
+    text = "" if repo is None else str(repo)
+    return text.startswith("ssh://") or bool(_SCP_LIKE.search(text))
+
+
 def _usernames(v: Values) -> list[Any]:
     return [u.get("username") if isinstance(u, dict) else None for u in get(v, "auth.users") or []]
 
@@ -45,6 +54,9 @@ def _rules() -> tuple[Rule, ...]:
         _when("gitsync-repo-required", "dags.gitSync.repo",
               "dags.gitSync.enabled is true but dags.gitSync.repo is empty: set dags.gitSync.repo to the git URL of your DAGs",
               lambda v: bool(g(v, "enabled")) and not g(v, "repo")),
+        _when("gitsync-ssh-key-required", "dags.gitSync.sshKeySecret",
+              "dags.gitSync.repo is an ssh URL but dags.gitSync.sshKeySecret is empty: set dags.gitSync.sshKeySecret to a Secret holding the SSH private key (and dags.gitSync.knownHosts), or use an https URL with dags.gitSync.credentialsSecret",
+              lambda v: bool(g(v, "enabled")) and not g(v, "sshKeySecret") and _is_ssh_url(g(v, "repo"))),
         _when("gitsync-ssh-known-hosts", "dags.gitSync.knownHosts",
               "dags.gitSync.sshKeySecret is set but dags.gitSync.knownHosts is empty: set dags.gitSync.knownHosts to the known_hosts line(s) of your git server (host keys are always verified)",
               lambda v: bool(g(v, "enabled") and g(v, "sshKeySecret")) and not g(v, "knownHosts")),

@@ -46,6 +46,7 @@ def containerd_toml(layout: Layout) -> str:
         "containerd.toml",
         root=str(layout.containerd_root), state=str(layout.containerd_state), socket=str(layout.containerd_socket),
         opt=str(layout.state / "containerd" / "opt"), sandbox_image=SANDBOX_IMAGE,
+        registry_dir=str(layout.config / "registry"),
         runc_root=str(layout.runc_root), cni_bin_dir=str(layout.cni_bin_dir), cni_conf_dir=str(layout.cni_conf_dir),
     )
 
@@ -159,6 +160,15 @@ def corefile(layout: Layout) -> str:
     return _template("Corefile", cluster_domain=layout.net.cluster_domain)
 
 
+# Registry hosts config (containerd hosts.toml): everything goes to a closed port on loopback.
+# A [host] table is required: without one containerd ignores the file and falls back to the real registry.
+REGISTRY_HOSTS_TOML = """# airkube: no registry is reachable; images are imported. Pulls fail fast on a closed loopback port.
+server = "http://127.0.0.1:1"
+
+[host."http://127.0.0.1:1"]
+  capabilities = ["pull", "resolve"]
+"""
+
 RESOLV_CONF = "# airkube: no upstream DNS on purpose (pods resolve cluster names through CoreDNS only)\n"
 
 
@@ -171,6 +181,9 @@ def write_all(layout: Layout) -> None:
     (layout.config / "kube-proxy.yaml").write_text(yaml.safe_dump(kube_proxy_config(layout), sort_keys=False))
     (layout.cni_conf_dir / "10-airkube.conflist").write_text(json.dumps(cni_conflist(layout), indent=2) + "\n")
     layout.resolv_conf.write_text(RESOLV_CONF)
+    registry = layout.config / "registry" / "_default"
+    registry.mkdir(parents=True, exist_ok=True)
+    (registry / "hosts.toml").write_text(REGISTRY_HOSTS_TOML)
 
 
 # --- processes -----------------------------------------------------------------------------------------

@@ -107,7 +107,8 @@ class LocalProvider(ClusterProvider):
                 ok, detail = self._containerd_answers(), "ctr version"
             else:
                 ok, detail = processes.probe(component.health)
-                detail = f"{component.health.url or 'process'}: {detail}"
+                url = component.health.url
+                detail = f"{url.split('//', 1)[1] if url else 'process'} → {detail[:24]}"
             rows.append(ComponentReport(component.name, pid, True, ok, detail, processes.rss_bytes(pid)))
         return rows
 
@@ -291,18 +292,23 @@ class LocalProvider(ClusterProvider):
             saved.unlink()
 
     def _remove_containers(self, say: Callable[[str], None]) -> None:
-        tasks = [line.split()[0] for line in self._ctr("tasks", "ls", check=False).stdout.splitlines()[1:] if line]
-        for task in tasks:
-            self._ctr("tasks", "kill", "-s", "SIGKILL", task, check=False)
-        for task in tasks:
-            for _ in range(50):
-                if self._ctr("tasks", "delete", task, check=False).returncode == 0:
-                    break
-                time.sleep(0.1)
+        """SIGKILL every task of our containerd (k8s.io namespace), then delete tasks and containers in bulk."""
+        def running() -> dict[str, str]:
+            rows = self._ctr("tasks", "ls", check=False).stdout.splitlines()[1:]
+            return {row.split()[0]: row.split()[-1] for row in rows if row.strip()}
+
+        tasks = running()
+        for task, state in tasks.items():
+            if state != "STOPPED":
+                self._ctr("tasks", "kill", "-s", "SIGKILL", task, check=False)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(state != "STOPPED" for state in running().values()):
+            time.sleep(0.1)
+        if tasks:
+            self._ctr("tasks", "delete", "--force", *tasks, check=False)
         containers = self._ctr("containers", "ls", "-q", check=False).stdout.split()
-        for container in containers:
-            self._ctr("containers", "delete", container, check=False)
         if containers:
+            self._ctr("containers", "delete", *containers, check=False)
             say(f"removed {len(containers)} container(s)")
 
 
