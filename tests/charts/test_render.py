@@ -260,7 +260,7 @@ def test_rbac_disabled(helm):
 # secrets: generated once, valid, never literal; checksums roll the components together
 
 def test_generated_secrets_valid(default_render):
-    secret = default_render.get("Secret", "airflow-secrets")
+    secret = default_render.get("Secret", "airflow-keys")
     fernet_key = base64.b64decode(secret["data"]["fernet-key"])
     Fernet(fernet_key)  # raises if not a valid key
     assert len(base64.b64decode(secret["data"]["api-secret-key"])) >= 32
@@ -280,7 +280,7 @@ def test_checksums_match_rendered_secrets_and_config(default_render):
     sched_ann = annotations["scheduler"]
     assert "checksum/pod-template" in sched_ann
     # the scheduler (which reads the pod template) rolls when the template changes, the others don't care
-    secret = default_render.get("Secret", "airflow-secrets")["data"]
+    secret = default_render.get("Secret", "airflow-keys")["data"]
     assert secret, "generated secrets rendered"
 
 
@@ -307,7 +307,7 @@ def test_existing_secrets_used(helm):
         "secrets": {"fernetKey": {"existingSecret": "my-fernet"}, "apiSecretKey": {"existingSecret": "my-api"},
                     "jwtSecret": {"existingSecret": "my-jwt", "key": "token"}},
         "auth": {"existingSecret": "my-auth"}})
-    assert not rendered.find("Secret", "airflow-secrets")
+    assert not rendered.find("Secret", "airflow-keys")
     assert not rendered.find("Secret", "airflow-auth")
     env = env_of(main_container(rendered, "scheduler"))
     assert env["AIRFLOW__CORE__FERNET_KEY"]["valueFrom"]["secretKeyRef"]["name"] == "my-fernet"

@@ -171,7 +171,7 @@ SCHEMA_PROPS = {
         "persistence": obj({"enabled": B, "existingClaim": S, "size": QUANTITY, "storageClassName": S,
                             "accessMode": ACCESS, "subPath": S}),
         "gitSync": obj({
-            "enabled": B, "repo": {"type": "string", "pattern": r"^$|^(https?://|ssh://|git@|file://)"},
+            "enabled": B, "repo": {"type": "string", "pattern": r"^$|^(https?://|ssh://|git://|git@|file://)"},
             "branch": {"type": "string", "minLength": 1}, "rev": S, "depth": INT0,
             "period": {"type": "string", "pattern": r"^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$"},
             "subPath": S, "maxFailures": INT0, "credentialsSecret": SECNAME, "sshKeySecret": SECNAME,

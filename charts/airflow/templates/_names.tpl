@@ -46,7 +46,7 @@
 {{- define "airflow.configMapName" -}}{{ include "airflow.componentName" (list . "config") }}{{- end -}}
 {{- define "airflow.podTemplateConfigMapName" -}}{{ include "airflow.componentName" (list . "pod-template") }}{{- end -}}
 {{- define "airflow.knownHostsConfigMapName" -}}{{ include "airflow.componentName" (list . "git-known-hosts") }}{{- end -}}
-{{- define "airflow.secretsName" -}}{{ include "airflow.componentName" (list . "secrets") }}{{- end -}}
+{{- define "airflow.secretsName" -}}{{ include "airflow.componentName" (list . "keys") }}{{- end -}}
 {{- define "airflow.authSecretName" -}}{{ default (include "airflow.componentName" (list . "auth")) .Values.auth.existingSecret }}{{- end -}}
 {{- define "airflow.podLauncherRoleName" -}}{{ include "airflow.componentName" (list . "pod-launcher") }}{{- end -}}
 

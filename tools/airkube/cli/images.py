@@ -37,10 +37,14 @@ def list_images() -> None:
     """Show every image: reference, whether its archive is built for the current inputs, sizes, build time."""
     from airkube.images import status
 
-    table = Table("name", "ref", "built", "archive MB", "build s", "archive")
-    for row in status():
-        size = f"{row['archive_size'] / 1e6:.1f}" if row.get("archive_size") else ""
-        secs = f"{row['build_seconds']:.0f}" if row.get("build_seconds") is not None else ""
-        table.add_row(row["name"], row["ref"], "yes" if row["built"] else "no", size, secs,
-                      str(row["archive"]) if row["built"] else "")
-    Console().print(table)
+    rows = status()
+    table = Table("name", "ref", "built", "MB", "build s")
+    for row in rows:
+        size = f"{row['archive_size'] / 1e6:.0f}" if row["built"] and row.get("archive_size") else ""
+        secs = f"{row['build_seconds']:.0f}" if row["built"] and row.get("build_seconds") is not None else ""
+        table.add_row(row["name"], row["ref"], "yes" if row["built"] else "no", size, secs)
+    console = Console()
+    console.print(table)
+    for row in rows:
+        if row["built"]:
+            console.print(f"{row['name']}: {row['archive']}", soft_wrap=True)

@@ -111,6 +111,9 @@ def _edit(file: Path, chart: Optional[Path], assignments: list[str] = [], unsets
     except EditError as exc:
         _error(err, str(exc))
         raise typer.Exit(EXIT_INVALID) from exc
+    except OSError as exc:  # the atomic write failed (read-only directory, disk full, ...): nothing was replaced
+        _error(err, f"{file}: could not write the edit ({exc.strerror or exc}); the file is unchanged")
+        raise typer.Exit(EXIT_INVALID) from exc
     for warning in result.warnings:
         err.print("[yellow]warning:[/] " + escape(warning.render()), highlight=False, soft_wrap=True)
     Console().print(f"{file}: {'updated' if result.changed else 'unchanged'}", highlight=False)

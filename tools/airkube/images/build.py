@@ -50,6 +50,8 @@ def input_key(spec: ImageSpec) -> str:
     h.update(inspect.getsource(oci).encode())  # layer / archive format
     if spec.debian:
         h.update(inspect.getsource(rootfs).encode())
+        h.update(inspect.getsource(builders._debian_image).encode())
+        h.update(inspect.getsource(builders.BuildContext).encode())
     return h.hexdigest()[:16]
 
 
@@ -96,8 +98,8 @@ def status(names: list[str] | None = None) -> list[dict]:
 
 
 def _resolve(names: list[str] | None) -> list[str]:
-    if not names:
-        return list(IMAGES)
+    if not names:  # on-demand images (long Go compiles: minio, fake-gcs-server) only when named
+        return [name for name, spec in IMAGES.items() if spec.default]
     unknown = [n for n in names if n not in IMAGES]
     if unknown:
         raise ValueError(f"unknown image(s) {', '.join(unknown)}; known: {', '.join(IMAGES)}")
@@ -105,7 +107,8 @@ def _resolve(names: list[str] | None) -> list[str]:
 
 
 def build_images(names: list[str] | None = None, force: bool = False, console: Console | None = None) -> dict[str, Path]:
-    """Build (or reuse) the OCI archives of `names` (default: all); returns short name -> archive path."""
+    """Build (or reuse) the OCI archives of `names` (default: every image with `default=True`);
+    returns short name -> archive path."""
     console = console or Console(stderr=True)
     result: dict[str, Path] = {}
     with Progress(SpinnerColumn(), TextColumn("[bold]{task.fields[image]}[/] {task.description}"),

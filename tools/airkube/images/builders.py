@@ -12,7 +12,8 @@ from pathlib import Path
 
 from airkube.images.oci import BlobStore, FileEntry, Layer, file_members
 from airkube.images.rootfs import BaseRootfs, Overlay, base_rootfs, ensure_host_tools, run_logged
-from airkube.images.specs import BASE_PACKAGES, DEBIAN_SUITE, AIRFLOW_PYPI, ImageSpec
+from airkube.images.specs import (AIRFLOW_GOOGLE_GCS_DEPS, AIRFLOW_GOOGLE_NODEPS, AIRFLOW_PYPI, BASE_PACKAGES,
+                                  DEBIAN_SUITE, ImageSpec)
 
 
 @dataclass
@@ -179,12 +180,14 @@ def build_airflow(ctx: BuildContext) -> list[Layer]:
     def prepare(root: Path) -> None:
         copy_into(root, ctx.files / "entrypoint.sh", "entrypoint", 0o755)
 
-    reqs = " ".join(f"'{r}'" for r in AIRFLOW_PYPI)
+    reqs = " ".join(f"'{r}'" for r in (*AIRFLOW_PYPI, *AIRFLOW_GOOGLE_GCS_DEPS))
     script = f"""
 useradd --uid 50000 --gid 0 --home-dir /home/airflow --create-home --shell /bin/bash airflow
 python3 -m venv /home/airflow/.local
 /home/airflow/.local/bin/pip install -q --upgrade pip
 PIP_CACHE_DIR=/var/cache/airkube-pip /home/airflow/.local/bin/pip install --no-compile --progress-bar off {reqs}
+PIP_CACHE_DIR=/var/cache/airkube-pip /home/airflow/.local/bin/pip install --no-compile --progress-bar off --no-deps '{AIRFLOW_GOOGLE_NODEPS}'
+AIRFLOW_HOME=/tmp/airflow-check /home/airflow/.local/bin/python -c 'import airflow.providers.google.cloud.log.gcs_task_handler, airflow.providers.google.cloud.hooks.gcs'
 # bytecode for every module up front: task start-up should not compile (or fail to write) .pyc files
 /home/airflow/.local/bin/python -m compileall -q -j 1 --invalidation-mode unchecked-hash /home/airflow/.local/lib >/dev/null || true
 /home/airflow/.local/bin/python -m compileall -q -j 1 --invalidation-mode unchecked-hash /usr/lib/python3.13 >/dev/null || true
@@ -198,7 +201,7 @@ AIRFLOW_HOME=/tmp/airflow-check /home/airflow/.local/bin/airflow version
 rm -rf /tmp/airflow-check
 """
     return _debian_image(ctx, script, prepare, binds={pip_cache: "/var/cache/airkube-pip"},
-                         created_by=f"python3 venv + {' '.join(AIRFLOW_PYPI)}")
+                         created_by=f"python3 venv + {' '.join(AIRFLOW_PYPI)} + {AIRFLOW_GOOGLE_NODEPS} (GCS deps)")
 
 
 def _go_install(ctx: BuildContext, name: str, module: str, version: str, ldflags: str = "-s -w") -> Path:

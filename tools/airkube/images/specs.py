@@ -17,8 +17,19 @@ AIRFLOW_PYPI = (
     "apache-airflow-providers-cncf-kubernetes==10.25.0",
     "apache-airflow-providers-postgres==7.1.1",
     "apache-airflow-providers-amazon==9.39.0",
-    "apache-airflow-providers-google==22.8.0",
     "psycopg2-binary==2.9.13",
+)
+# apache-airflow-providers-google is installed with --no-deps plus only what GCS remote logging (and the
+# secret-manager import of the base hook) needs: its full dependency set pulls Vertex AI / ray / pandas /
+# pyarrow / scikit-learn (+1.5 GB). Pins are the versions pip resolved with the full provider installed.
+AIRFLOW_GOOGLE_NODEPS = "apache-airflow-providers-google==22.8.0"
+AIRFLOW_GOOGLE_GCS_DEPS = (
+    "gcloud-aio-auth==5.6.0", "gcloud-aio-bigquery==7.3.0", "gcloud-aio-storage==9.6.5",
+    "google-api-core==2.44.0", "google-api-python-client==2.202.0", "google-auth==2.63.0",
+    "google-auth-httplib2==0.4.4", "google-cloud-core==2.8.0", "google-cloud-secret-manager==2.32.0",
+    "google-cloud-storage==3.17.1", "google-crc32c==1.9.0", "google-resumable-media==2.11.0",
+    "googleapis-common-protos==1.76.0", "grpc-google-iam-v1==0.14.6", "grpcio==1.85.3", "grpcio-status==1.85.3",
+    "httplib2==0.32.1", "proto-plus==1.29.0", "protobuf==7.36.2", "uritemplate==4.2.0",
 )
 
 FAKE_GCS_VERSION = "v1.56.1"
@@ -38,6 +49,7 @@ class ImageSpec:
     packages: tuple[str, ...] = ()  # Debian packages added on top of the base
     versions: dict[str, str] = field(default_factory=dict)
     config: ImageConfig = field(default_factory=ImageConfig)
+    default: bool = True  # built by `build_images()` / `airkube images build` without names
 
     @property
     def tag(self) -> str:
@@ -77,7 +89,8 @@ def _specs() -> dict[str, ImageSpec]:
                         "laid out like apache/airflow (uid 50000, AIRFLOW_HOME=/opt/airflow)",
             builder="build_airflow", debian=True, inputs=("scripts/images/airflow",),
             packages=("python3", "python3-venv", "dumb-init", "libpq5", "procps", "tini"),
-            versions={"pypi": " ".join(AIRFLOW_PYPI)},
+            versions={"pypi": " ".join(AIRFLOW_PYPI), "google-nodeps": AIRFLOW_GOOGLE_NODEPS,
+                      "google-gcs-deps": " ".join(AIRFLOW_GOOGLE_GCS_DEPS)},
             config=ImageConfig(
                 entrypoint=["/usr/bin/dumb-init", "--", "/entrypoint"], cmd=[],
                 env={
@@ -116,14 +129,14 @@ def _specs() -> dict[str, ImageSpec]:
         ImageSpec(
             name="fake-gcs-server", ref=f"{REGISTRY}/fake-gcs-server:{FAKE_GCS_VERSION}",
             description="fake-gcs-server (Go module github.com/fsouza/fake-gcs-server) for GCS remote-logging tests",
-            builder="build_fake_gcs_server", versions={"fake-gcs-server": FAKE_GCS_VERSION},
+            builder="build_fake_gcs_server", versions={"fake-gcs-server": FAKE_GCS_VERSION}, default=False,
             config=ImageConfig(entrypoint=["/bin/fake-gcs-server", "-data", "/data"], exposed_ports=["4443/tcp"],
                                env={"PATH": STD_PATH}),
         ),
         ImageSpec(
             name="minio", ref=f"{REGISTRY}/minio:{MINIO_VERSION}",
             description="MinIO server (Go module github.com/minio/minio, pseudo-version pinned) for S3 log tests",
-            builder="build_minio", versions={"minio": MINIO_VERSION},
+            builder="build_minio", versions={"minio": MINIO_VERSION}, default=False,
             config=ImageConfig(entrypoint=["/usr/bin/minio"], cmd=["server", "/data"],
                                exposed_ports=["9000/tcp", "9001/tcp"],
                                env={"PATH": STD_PATH}),

@@ -49,7 +49,9 @@ def _rules() -> tuple[Rule, ...]:
     r = lambda v, k: get(v, f"logs.remote.{k}")  # noqa: E731
     e = lambda v, k: get(v, f"externalDatabase.{k}")  # noqa: E731
     pg = lambda v: get(v, "postgres.enabled")  # noqa: E731
-    core = lambda v: (get(v, "config") or {}).get("core") or {}  # noqa: E731
+    # schema problems (e.g. `config.core: text`) are reported separately: rules must not crash on wrong types
+    mapping = lambda x: x if isinstance(x, dict) else {}  # noqa: E731
+    core = lambda v: mapping(mapping(get(v, "config")).get("core"))  # noqa: E731
     return (
         _when("gitsync-repo-required", "dags.gitSync.repo",
               "dags.gitSync.enabled is true but dags.gitSync.repo is empty: set dags.gitSync.repo to the git URL of your DAGs",
@@ -105,7 +107,7 @@ def _rules() -> tuple[Rule, ...]:
               lambda v: bool(core(v).get("executor")) and str(core(v).get("executor")) != get(v, "executor")),
         _when("config-kubernetes-section", "config.kubernetes",
               "config.kubernetes is set but Airflow 3 ignores the [kubernetes] section: move these keys to config.kubernetes_executor",
-              lambda v: "kubernetes" in (get(v, "config") or {})),
+              lambda v: "kubernetes" in mapping(get(v, "config"))),
         _when("auth-users-required", "auth.users",
               "auth.users is empty: add at least one user (username and role) so someone can log in",
               lambda v: not get(v, "auth.users")),

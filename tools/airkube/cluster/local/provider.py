@@ -192,6 +192,11 @@ class LocalProvider(ClusterProvider):
                     raise ClusterError(f"applying add-ons failed: {exc}") from exc
                 time.sleep(1)
 
+    def running_tasks(self) -> set[str]:
+        """IDs of the containers our containerd runs right now."""
+        rows = self._ctr("tasks", "ls", check=False).stdout.splitlines()[1:]
+        return {row.split()[0] for row in rows if row.strip() and row.split()[-1] == "RUNNING"}
+
     def images_present(self) -> set[str]:
         result = self._ctr("images", "ls", "-q", check=False)
         return set(result.stdout.split()) if result.returncode == 0 else set()
@@ -237,7 +242,7 @@ class LocalProvider(ClusterProvider):
             self.reporter.note("pause/coredns images not loaded yet: not waiting for CoreDNS")
             return
         with self._step("CoreDNS available"):
-            _wait(lambda: _pod_ready(core, "kube-system", "k8s-app=kube-dns", since), timeout, "CoreDNS not available: `kubectl -n kube-system describe pod -l k8s-app=kube-dns`")
+            _wait(lambda: _pod_ready(core, "kube-system", "k8s-app=kube-dns", self.running_tasks()), timeout, "CoreDNS not available: `kubectl -n kube-system describe pod -l k8s-app=kube-dns`")
 
     # --- delete --------------------------------------------------------------------------------------------
     def delete(self, purge: bool = False) -> None:
@@ -333,13 +338,13 @@ def _node_ready(core, name: str, since: dt.datetime) -> bool:
                for c in node.status.conditions or [])
 
 
-def _pod_ready(core, namespace: str, selector: str, since: dt.datetime) -> bool:
-    """A matching pod is Ready and its container (re)started under the current kubelet."""
+def _pod_ready(core, namespace: str, selector: str, running_tasks: set[str]) -> bool:
+    """A matching pod is Ready and its containers really run in our containerd (API status can be stale
+    after a crash: it is whatever the previous kubelet reported last)."""
     for pod in core.list_namespaced_pod(namespace, label_selector=selector).items:
         ready = any(c.type == "Ready" and c.status == "True" for c in pod.status.conditions or [])
-        started = [s.state.running.started_at for s in pod.status.container_statuses or []
-                   if s.state and s.state.running]
-        if ready and started and min(started) >= since:
+        ids = [s.container_id.split("://", 1)[-1] for s in pod.status.container_statuses or [] if s.container_id]
+        if ready and ids and all(i in running_tasks for i in ids):
             return True
     return False
 
