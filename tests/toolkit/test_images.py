@@ -321,3 +321,96 @@ def test_airflow_image_layout_and_entrypoint(containerd):
             f"afv-{os.getpid()}", "/usr/bin/dumb-init", "--", "/entrypoint", "airflow", "version", timeout=300)
     assert v.returncode == 0, v.stderr
     assert v.stdout.strip().splitlines()[-1] == "3.3.2"
+
+
+def test_second_build_of_built_images_is_a_cache_hit():
+    from airkube.images import status
+
+    built = [row["name"] for row in status() if row["built"]]
+    if not built:
+        pytest.skip("no image built for the current inputs yet")
+    before = {n: p.stat().st_mtime_ns for n, p in ((r["name"], r["archive"]) for r in status(built))}
+    t0 = time.monotonic()
+    paths = build_images(built)
+    assert time.monotonic() - t0 < 15  # hashing inputs only
+    assert {n: p.stat().st_mtime_ns for n, p in paths.items()} == before
+
+
+def test_cli_list_and_bad_name():
+    from typer.testing import CliRunner
+
+    from airkube.cli import app
+
+    runner = CliRunner()
+    r = runner.invoke(app, ["images", "list"])
+    assert r.exit_code == 0, r.output
+    assert "airkube.local/pause:3.10" in r.output
+    r = runner.invoke(app, ["images", "build", "no-such-image"])
+    assert r.exit_code != 0
+    assert "unknown image" in r.output
+
+
+def test_fake_gcs_server_image_serves_objects(containerd):
+    import urllib.request
+
+    import_image(containerd, built_or_skip("fake-gcs-server"))
+    port = "48443"
+    name = f"fgcs-{os.getpid()}"
+    r = ctr(containerd, "run", "-d", "--net-host", "airkube.local/fake-gcs-server:v1.56.1", name,
+            "/bin/fake-gcs-server", "-data", "/data", "-scheme", "http", "-host", "127.0.0.1", "-port", port,
+            "-backend", "memory")
+    assert r.returncode == 0, r.stderr
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/storage/v1/b", timeout=2)
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "fake-gcs-server did not answer"
+                time.sleep(0.3)
+        req = urllib.request.Request(f"{base}/storage/v1/b", data=b'{"name":"logs"}',
+                                     headers={"content-type": "application/json"}, method="POST")
+        urllib.request.urlopen(req, timeout=5)
+        req = urllib.request.Request(f"{base}/upload/storage/v1/b/logs/o?uploadType=media&name=dag/1.log",
+                                     data=b"task log", method="POST")
+        urllib.request.urlopen(req, timeout=5)
+        got = urllib.request.urlopen(f"{base}/storage/v1/b/logs/o/dag%2F1.log?alt=media", timeout=5).read()
+        assert got == b"task log"
+    finally:
+        ctr(containerd, "task", "kill", "-s", "SIGKILL", name)
+        for _ in range(50):
+            if ctr(containerd, "task", "delete", name).returncode == 0:
+                break
+            time.sleep(0.2)
+        ctr(containerd, "containers", "delete", name)
+
+
+def test_minio_image_answers_health(containerd, tmp_path):
+    import urllib.request
+
+    import_image(containerd, built_or_skip("minio"))
+    spec = IMAGES["minio"]
+    name = f"minio-{os.getpid()}"
+    r = ctr(containerd, "run", "-d", "--net-host", "--env", "MINIO_ROOT_USER=airkube", "--env",
+            "MINIO_ROOT_PASSWORD=airkube-secret", spec.ref, name, "/usr/bin/minio", "server", "/data",
+            "--address", "127.0.0.1:49000", "--console-address", "127.0.0.1:49001")
+    assert r.returncode == 0, r.stderr
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if urllib.request.urlopen("http://127.0.0.1:49000/minio/health/live", timeout=2).status == 200:
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "minio did not become live"
+            time.sleep(0.5)
+    finally:
+        ctr(containerd, "task", "kill", "-s", "SIGKILL", name)
+        for _ in range(50):
+            if ctr(containerd, "task", "delete", name).returncode == 0:
+                break
+            time.sleep(0.2)
+        ctr(containerd, "containers", "delete", name)

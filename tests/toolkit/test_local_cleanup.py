@@ -132,3 +132,24 @@ def test_provisioner_never_deletes_outside_root(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         remove_directory(outside, tmp_path / "root")
     assert outside.exists()
+
+
+def test_archive_refs_reads_the_oci_index(tmp_path: Path) -> None:
+    import io
+    import json
+    import tarfile
+
+    from airkube.cluster.local.provider import archive_refs
+
+    index = {"schemaVersion": 2, "manifests": [{
+        "digest": "sha256:abc", "annotations": {"io.containerd.image.name": "airkube.local/pause:3.10",
+                                                "org.opencontainers.image.ref.name": "3.10"}}]}
+    archive = tmp_path / "pause.tar"
+    with tarfile.open(archive, "w") as tar:
+        data = json.dumps(index).encode()
+        info = tarfile.TarInfo("index.json")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    assert archive_refs(archive) == {"airkube.local/pause:3.10": "sha256:abc"}
+    (tmp_path / "broken.tar").write_bytes(b"not a tar")
+    assert archive_refs(tmp_path / "broken.tar") == {}

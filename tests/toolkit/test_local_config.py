@@ -6,7 +6,6 @@ import tomllib
 from pathlib import Path
 
 import pytest
-
 from airkube.cluster.local import Layout, addons, config
 
 

@@ -88,7 +88,8 @@ def up(provider: ProviderName = _PROVIDER_OPTION) -> None:
 
 @app.command()
 def down(provider: ProviderName = _PROVIDER_OPTION,
-         purge: bool = typer.Option(False, "--purge", help="also delete the state dir (local: etcd, images, volumes)")) -> None:
+         purge: bool = typer.Option(False, "--purge",
+                                    help="also delete the state dir (local: etcd, images, volumes)")) -> None:
     """Stop the cluster and remove what it created (binary caches are kept)."""
     cluster = get_provider(provider)
     try:

@@ -29,7 +29,7 @@ def build(
         console.print(f"[red]image build failed:[/] {exc}")
         raise typer.Exit(1) from exc
     for name, path in paths.items():
-        console.print(f"{name}: {path}")
+        console.print(f"{name}: {path}", soft_wrap=True, highlight=False)
 
 
 @app.command("list")

@@ -47,9 +47,14 @@ def input_key(spec: ImageSpec) -> str:
     for rel in spec.inputs:
         _hash_path(h, REPO_ROOT / rel, rel)
     h.update(inspect.getsource(builders.BUILDERS[spec.builder]).encode())
-    h.update(inspect.getsource(oci).encode())  # layer / archive format
-    if spec.debian:
-        h.update(inspect.getsource(rootfs).encode())
+    for fn in (oci._info, oci.tree_members, oci.file_members, oci.BlobStore.put_layer, oci.ImageConfig,
+               oci.write_archive):  # what shapes layers and archives (not verification helpers)
+        h.update(inspect.getsource(fn).encode())
+    if spec.debian:  # what shapes the Debian base and the diff layers (not locking, logging, mounts)
+        for fn in (rootfs._build_base, rootfs.Overlay.cleanup_build_leftovers, rootfs.Overlay.layer):
+            h.update(inspect.getsource(fn).encode())
+        h.update(json.dumps([rootfs.BASE_RECIPE_VERSION, rootfs.DPKG_NODOC, rootfs.APT_NORECOMMENDS,
+                             list(rootfs.EMPTY_DIRS)]).encode())
         h.update(inspect.getsource(builders._debian_image).encode())
         h.update(inspect.getsource(builders.BuildContext).encode())
     return h.hexdigest()[:16]

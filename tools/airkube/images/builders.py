@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -174,8 +173,10 @@ test -x /usr/lib/postgresql/17/bin/pg_isready && /usr/lib/postgresql/17/bin/post
 
 
 def build_airflow(ctx: BuildContext) -> list[Layer]:
-    pip_cache = ctx.cache / "pip-cache"
-    pip_cache.mkdir(parents=True, exist_ok=True)
+    # Wheelhouse on the host: the PyPI proxy here answers `no-store`, so pip's HTTP cache stays empty.
+    # `pip download -d` reuses wheels already in the directory; the install itself is --no-index.
+    wheels = ctx.cache / "wheels" / "airflow"
+    wheels.mkdir(parents=True, exist_ok=True)
 
     def prepare(root: Path) -> None:
         copy_into(root, ctx.files / "entrypoint.sh", "entrypoint", 0o755)
@@ -184,9 +185,13 @@ def build_airflow(ctx: BuildContext) -> list[Layer]:
     script = f"""
 useradd --uid 50000 --gid 0 --home-dir /home/airflow --create-home --shell /bin/bash airflow
 python3 -m venv /home/airflow/.local
-/home/airflow/.local/bin/pip install -q --upgrade pip
-PIP_CACHE_DIR=/var/cache/airkube-pip /home/airflow/.local/bin/pip install --no-compile --progress-bar off {reqs}
-PIP_CACHE_DIR=/var/cache/airkube-pip /home/airflow/.local/bin/pip install --no-compile --progress-bar off --no-deps '{AIRFLOW_GOOGLE_NODEPS}'
+/home/airflow/.local/bin/pip install -q 'pip==26.3'
+W=/var/cache/airkube-wheels
+pip=/home/airflow/.local/bin/pip
+$pip download -q --progress-bar off --no-cache-dir -d $W {reqs}
+$pip download -q --progress-bar off --no-cache-dir -d $W --no-deps '{AIRFLOW_GOOGLE_NODEPS}'
+$pip install --no-compile --no-index --find-links $W {reqs}
+$pip install --no-compile --no-index --find-links $W --no-deps '{AIRFLOW_GOOGLE_NODEPS}'
 AIRFLOW_HOME=/tmp/airflow-check /home/airflow/.local/bin/python -c 'import airflow.providers.google.cloud.log.gcs_task_handler, airflow.providers.google.cloud.hooks.gcs'
 # bytecode for every module up front: task start-up should not compile (or fail to write) .pyc files
 /home/airflow/.local/bin/python -m compileall -q -j 1 --invalidation-mode unchecked-hash /home/airflow/.local/lib >/dev/null || true
@@ -200,7 +205,7 @@ ln -sf /home/airflow/.local/bin/python /usr/local/bin/python
 AIRFLOW_HOME=/tmp/airflow-check /home/airflow/.local/bin/airflow version
 rm -rf /tmp/airflow-check
 """
-    return _debian_image(ctx, script, prepare, binds={pip_cache: "/var/cache/airkube-pip"},
+    return _debian_image(ctx, script, prepare, binds={wheels: "/var/cache/airkube-wheels"},
                          created_by=f"python3 venv + {' '.join(AIRFLOW_PYPI)} + {AIRFLOW_GOOGLE_NODEPS} (GCS deps)")
 
 

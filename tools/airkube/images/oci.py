@@ -17,6 +17,7 @@ import os
 import stat
 import tarfile
 import tempfile
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -352,47 +353,71 @@ def write_archive(out: Path, ref: str, layers: list[Layer], config: ImageConfig,
     }
 
 
+def _stream_digest(fobj, gunzip: bool = False) -> tuple[str, int, str | None]:
+    """sha256 and size of a stream, and (gunzip=True) the sha256 of its decompressed content."""
+    sha, size = hashlib.sha256(), 0
+    inner = hashlib.sha256() if gunzip else None
+    dec = zlib.decompressobj(16 + zlib.MAX_WBITS) if gunzip else None
+    while chunk := fobj.read(1 << 20):
+        sha.update(chunk)
+        size += len(chunk)
+        if dec is not None and inner is not None:
+            inner.update(dec.decompress(chunk))
+    if dec is not None and inner is not None:
+        inner.update(dec.flush())
+    return "sha256:" + sha.hexdigest(), size, ("sha256:" + inner.hexdigest()) if inner else None
+
+
 def verify_archive(path: Path) -> list[str]:
     """Check an OCI layout tarball: every referenced blob exists with the right size and sha256,
-    diff_ids match the uncompressed layers. Returns a list of problems (empty when valid)."""
+    config diff_ids match the uncompressed layers. Returns a list of problems (empty when valid).
+    Streams blobs: memory use does not grow with layer size."""
     problems: list[str] = []
     with tarfile.open(path) as tf:
-        names = set(tf.getnames())
+        members = {m.name: m for m in tf.getmembers()}
 
-        def read(name: str) -> bytes | None:
-            if name not in names:
+        def open_member(name: str):
+            if name not in members:
                 problems.append(f"missing {name}")
                 return None
-            return tf.extractfile(name).read()  # type: ignore[union-attr]
+            return tf.extractfile(members[name])
 
-        def blob(desc: dict) -> bytes | None:
-            data = read("blobs/sha256/" + desc["digest"].split(":", 1)[1])
-            if data is None:
-                return None
-            if len(data) != desc["size"]:
-                problems.append(f"{desc['digest']}: size {len(data)} != {desc['size']}")
-            if "sha256:" + hashlib.sha256(data).hexdigest() != desc["digest"]:
+        def check(desc: dict, gunzip: bool = False) -> tuple[bool, str | None]:
+            f = open_member("blobs/sha256/" + desc["digest"].split(":", 1)[1])
+            if f is None:
+                return False, None
+            digest, size, inner = _stream_digest(f, gunzip)
+            if size != desc["size"]:
+                problems.append(f"{desc['digest']}: size {size} != {desc['size']}")
+            if digest != desc["digest"]:
                 problems.append(f"{desc['digest']}: content does not match digest")
-            return data
+            return True, inner if gunzip else digest
 
-        layout = read("oci-layout")
-        if layout is not None and json.loads(layout).get("imageLayoutVersion") != "1.0.0":
+        def read_json(desc: dict) -> dict:
+            ok, _ = check(desc)
+            if not ok:
+                return {}
+            return json.loads(tf.extractfile(members["blobs/sha256/" + desc["digest"].split(":", 1)[1]]).read())
+
+        layout = open_member("oci-layout")
+        if layout is not None and json.loads(layout.read()).get("imageLayoutVersion") != "1.0.0":
             problems.append("oci-layout: imageLayoutVersion is not 1.0.0")
-        raw_index = read("index.json")
+        raw_index = open_member("index.json")
         if raw_index is None:
             return problems
-        index = json.loads(raw_index)
+        index = json.loads(raw_index.read())
+        if not index.get("manifests"):
+            problems.append("index.json lists no manifests")
         for mdesc in index.get("manifests", []):
-            manifest = json.loads(blob(mdesc) or b"{}")
-            cfg = json.loads(blob(manifest["config"]) or b"{}")
+            manifest = read_json(mdesc)
+            if not manifest:
+                continue
+            cfg = read_json(manifest["config"])
             diff_ids = cfg.get("rootfs", {}).get("diff_ids", [])
             if len(diff_ids) != len(manifest["layers"]):
                 problems.append("config diff_ids and manifest layers differ in number")
             for ldesc, diff_id in zip(manifest["layers"], diff_ids):
-                data = blob(ldesc)
-                if data is None:
-                    continue
-                plain = gzip.decompress(data) if ldesc["mediaType"].endswith("+gzip") else data
-                if "sha256:" + hashlib.sha256(plain).hexdigest() != diff_id:
+                ok, plain = check(ldesc, gunzip=ldesc["mediaType"].endswith("+gzip"))
+                if ok and plain != diff_id:
                     problems.append(f"{ldesc['digest']}: diff_id mismatch")
     return problems

@@ -9,6 +9,7 @@ merged view, and the upper dir (with whiteouts) becomes the image's diff layer. 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -116,6 +117,17 @@ def base_rootfs(cache: Path, store: BlobStore, suite: str, packages: tuple[str, 
     meta = root / "layer.json"
     if meta.is_file():
         return BaseRootfs(suite, packages, root / "rootfs", Layer.from_json(json.loads(meta.read_text())))
+    lockfile = cache / "locks" / f"rootfs-{suite}-{key}.lock"
+    lockfile.parent.mkdir(parents=True, exist_ok=True)
+    with open(lockfile, "w") as lock:  # one debootstrap at a time; the others wait and reuse it
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if meta.is_file():
+            return BaseRootfs(suite, packages, root / "rootfs", Layer.from_json(json.loads(meta.read_text())))
+        return _build_base(cache, store, suite, packages, key, root, log, logfile)
+
+
+def _build_base(cache: Path, store: BlobStore, suite: str, packages: tuple[str, ...], key: str, root: Path,
+                log: Log, logfile: Path) -> BaseRootfs:
     ensure_host_tools({"debootstrap": "debootstrap"}, log)
     debs = cache / "debs"
     debs.mkdir(parents=True, exist_ok=True)
@@ -155,10 +167,9 @@ def base_rootfs(cache: Path, store: BlobStore, suite: str, packages: tuple[str, 
         layer = store.put_layer(tree_members(rfs, exclude_contents=EMPTY_DIRS),
                                 created_by=f"debootstrap --variant=minbase {suite} +{','.join(packages)}")
         (tmp / "layer.json").write_text(json.dumps(layer.to_json(), indent=1))
-        if root.exists():  # a concurrent build won: keep theirs
-            shutil.rmtree(tmp)
-        else:
-            os.rename(tmp, root)
+        if root.exists():  # an interrupted earlier attempt (no layer.json): replace it
+            shutil.rmtree(root)
+        os.rename(tmp, root)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -251,9 +262,10 @@ class Overlay:
 
     def close(self) -> None:
         for target in reversed(self._mounts):
-            subprocess.run(["umount", str(target)], capture_output=True) if target.is_mount() else None
-            if target.is_mount():
-                subprocess.run(["umount", "-l", str(target)], capture_output=True)
+            if os.path.ismount(target):
+                r = subprocess.run(["umount", str(target)], capture_output=True)
+                if r.returncode != 0:  # busy: detach now, the kernel frees it when the last user goes
+                    subprocess.run(["umount", "-l", str(target)], capture_output=True)
         self._mounts.clear()
 
     def __exit__(self, *exc) -> None:

@@ -147,8 +147,11 @@ def _specs() -> dict[str, ImageSpec]:
 
 # --- Object-storage emulators for the remote-logging e2e tests (tests/e2e/test_logs_remote.py) -----------------
 # Python servers from PyPI (a MinIO / fake-gcs-server Go build costs many minutes on 2 cores). Sources and the
-# launcher live in scripts/images/emulators; builder: build_emulator.
-S3_EMULATOR_PYPI = ("moto[server]==5.2.5",)
+# launcher live in scripts/images/emulators; builder: build_emulator. On demand (default=False): the e2e fixture
+# builds and loads them. Why not fake-gcs-server for the logs test: it answers a missing object with the body
+# "Not Found", and the google provider (22.8) only uploads a task's first log when the 404 says "No such object".
+# moto[s3] + the server's web stack only: moto[server] pulls every service's deps (cfn-lint, docker, ...; 400 MB image)
+S3_EMULATOR_PYPI = ("moto[s3]==5.2.5", "flask==3.1.3", "flask-cors==6.0.5")
 GCS_EMULATOR_PYPI = ("gcp-storage-emulator==2026.7.19",)
 EMULATOR_VENV = "/opt/emulator"
 
@@ -159,8 +162,8 @@ def _emulator_specs() -> dict[str, ImageSpec]:
     specs = [
         ImageSpec(
             name="s3-emulator", ref=f"{REGISTRY}/s3-emulator:5.2.5",
-            description="S3-compatible server for tests: moto[server] 5.2.5 (in memory, any access key)",
-            builder="build_emulator", debian=True, inputs=("scripts/images/emulators",),
+            description="S3-compatible server for tests: moto 5.2.5 server, S3 only (in memory, any access key)",
+            builder="build_emulator", debian=True, inputs=("scripts/images/emulators",), default=False,
             packages=("python3", "python3-venv"), versions={"pypi": " ".join(S3_EMULATOR_PYPI)},
             config=ImageConfig(entrypoint=[f"{EMULATOR_VENV}/bin/moto_server"], cmd=["-H", "0.0.0.0", "-p", "9000"],
                                env=env, user="65532:65532", exposed_ports=["9000/tcp"]),
@@ -169,7 +172,7 @@ def _emulator_specs() -> dict[str, ImageSpec]:
             name="gcs-emulator", ref=f"{REGISTRY}/gcs-emulator:2026.7.19",
             description="GCS JSON-API emulator for tests: gcp-storage-emulator 2026.7.19 + GCS-faithful 404s "
                         "(scripts/images/emulators/gcs_emulator.py)",
-            builder="build_emulator", debian=True, inputs=("scripts/images/emulators",),
+            builder="build_emulator", debian=True, inputs=("scripts/images/emulators",), default=False,
             packages=("python3", "python3-venv"), versions={"pypi": " ".join(GCS_EMULATOR_PYPI)},
             config=ImageConfig(entrypoint=[f"{EMULATOR_VENV}/bin/python", "/opt/emulators/gcs_emulator.py"],
                                cmd=["--host", "0.0.0.0", "--port", "4443"],

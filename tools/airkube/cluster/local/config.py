@@ -162,7 +162,7 @@ def corefile(layout: Layout) -> str:
 
 # Registry hosts config (containerd hosts.toml): everything goes to a closed port on loopback.
 # A [host] table is required: without one containerd ignores the file and falls back to the real registry.
-REGISTRY_HOSTS_TOML = """# airkube: no registry is reachable; images are imported. Pulls fail fast on a closed loopback port.
+REGISTRY_HOSTS_TOML = """# airkube: no registry is reachable (images are imported); pulls fail on loopback.
 server = "http://127.0.0.1:1"
 
 [host."http://127.0.0.1:1"]

@@ -74,6 +74,17 @@ def rss_bytes(pid: int) -> int:
     return 0
 
 
+def pss_bytes(pid: int) -> int:
+    """Proportional set size: shared pages (the one kube binary mapped by five processes) counted once overall."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        pass
+    return 0
+
+
 def start(component: Component, pid_file: Path, log_file: Path, env: dict[str, str] | None = None) -> int:
     """Start detached (own session, survives the CLI), stdout+stderr appended to log_file."""
     running = alive(pid_file)

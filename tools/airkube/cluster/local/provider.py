@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import tarfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -115,12 +116,17 @@ class LocalProvider(ClusterProvider):
     def status(self) -> list[ComponentStatus]:
         return [ComponentStatus(r.name, r.alive and r.healthy, f"pid={r.pid} {r.health}") for r in self.report()]
 
-    def memory(self) -> dict[str, int]:
-        """RSS of every cluster process (ours + containerd shims + pod processes under them)."""
-        usage = {r.name: r.rss_bytes for r in self.report() if r.alive}
+    def memory(self, measure: Callable[[int], int] = processes.rss_bytes) -> dict[str, int]:
+        """RSS (or `processes.pss_bytes`) of every cluster process: ours, the containerd shims, and the pod
+        processes under them."""
+        usage = {}
+        for component in self._components():
+            pid = processes.alive(self.layout.pid_file(component.name))
+            if pid:
+                usage[component.name] = measure(pid)
         shims = processes.find_by_argument("-address", str(self.layout.containerd_socket))
-        usage["containerd-shims"] = sum(processes.rss_bytes(pid) for pid in shims)
-        usage["pods"] = sum(processes.rss_bytes(pid) for pid in _descendants(shims))
+        usage["containerd-shims"] = sum(measure(pid) for pid in shims)
+        usage["pods"] = sum(measure(pid) for pid in _descendants(shims))
         return usage
 
     # --- create --------------------------------------------------------------------------------------------
@@ -197,9 +203,13 @@ class LocalProvider(ClusterProvider):
         rows = self._ctr("tasks", "ls", check=False).stdout.splitlines()[1:]
         return {row.split()[0] for row in rows if row.strip() and row.split()[-1] == "RUNNING"}
 
-    def images_present(self) -> set[str]:
-        result = self._ctr("images", "ls", "-q", check=False)
-        return set(result.stdout.split()) if result.returncode == 0 else set()
+    def images_present(self) -> dict[str, str]:
+        """ref -> manifest digest of the images in our containerd (namespace k8s.io)."""
+        result = self._ctr("images", "ls", check=False)
+        if result.returncode != 0:
+            return {}
+        rows = [line.split() for line in result.stdout.splitlines()[1:]]
+        return {row[0]: row[2] for row in rows if len(row) >= 3 and not row[0].startswith("sha256:")}
 
     def _ensure_base_images(self) -> None:
         try:
@@ -208,25 +218,28 @@ class LocalProvider(ClusterProvider):
             self.reporter.note("airkube.images is not available: CoreDNS stays Pending until the pause and "
                                "coredns images are loaded (`airkube images build` then `airkube images load`)")
             return
-        wanted = {name: image_builder.IMAGES[name].ref for name in BASE_IMAGES}
-        missing = [name for name, ref in wanted.items() if ref not in self.images_present()]
-        if missing:
-            archives = image_builder.build_images(missing)
-            self.load_images([archives[name] for name in missing])
+        archives = image_builder.build_images(list(BASE_IMAGES))  # cached: returns at once when built
+        self.load_images([archives[name] for name in BASE_IMAGES])
 
     def load_images(self, archives: list[Path]) -> None:
+        """Import OCI archives into containerd (k8s.io namespace); archives whose refs are already there with
+        the same manifest digest are skipped."""
         if not self._containerd_answers():
             raise ClusterError("containerd of the local cluster is not running: `airkube cluster up --provider local`")
-        for archive in archives:
-            if not Path(archive).exists():
+        present = self.images_present()
+        for archive in map(Path, archives):
+            if not archive.exists():
                 raise ClusterError(f"image archive {archive} does not exist: build it first (`airkube images build`)")
+            refs = archive_refs(archive)
+            if refs and all(present.get(ref) == digest for ref, digest in refs.items()):
+                continue
             self._ctr("images", "import", str(archive))
-            self.reporter.note(f"imported {Path(archive).name}")
+            self.reporter.note(f"imported {archive.name} ({', '.join(refs) or 'no ref'})")
 
     def _kubelet_started(self) -> dt.datetime:
         """When the running kubelet started: status older than that is stale (left in etcd by a previous run)."""
         pid_file = self.layout.pid_file("kubelet")
-        return dt.datetime.fromtimestamp(pid_file.stat().st_mtime, dt.timezone.utc) - dt.timedelta(seconds=2)
+        return dt.datetime.fromtimestamp(pid_file.stat().st_mtime, dt.UTC) - dt.timedelta(seconds=2)
 
     def _wait_cluster(self, timeout: float = 180) -> None:
         from kubernetes import client
@@ -242,7 +255,8 @@ class LocalProvider(ClusterProvider):
             self.reporter.note("pause/coredns images not loaded yet: not waiting for CoreDNS")
             return
         with self._step("CoreDNS available"):
-            _wait(lambda: _pod_ready(core, "kube-system", "k8s-app=kube-dns", self.running_tasks()), timeout, "CoreDNS not available: `kubectl -n kube-system describe pod -l k8s-app=kube-dns`")
+            _wait(lambda: _pod_ready(core, "kube-system", "k8s-app=kube-dns", self.running_tasks()), timeout,
+                  "CoreDNS not available: `kubectl -n kube-system describe pod -l k8s-app=kube-dns`")
 
     # --- delete --------------------------------------------------------------------------------------------
     def delete(self, purge: bool = False) -> None:
@@ -318,6 +332,22 @@ class LocalProvider(ClusterProvider):
 
 
 # --- module helpers ------------------------------------------------------------------------------------------
+
+def archive_refs(archive: Path) -> dict[str, str]:
+    """ref -> manifest digest named in an OCI archive's index.json (empty when it names none)."""
+    try:
+        with tarfile.open(archive) as tar:
+            member = tar.extractfile("index.json")
+            index = json.load(member) if member else {}
+    except (KeyError, tarfile.TarError, json.JSONDecodeError):
+        return {}
+    refs = {}
+    for manifest in index.get("manifests", []):
+        name = (manifest.get("annotations") or {}).get("io.containerd.image.name")
+        if name:
+            refs[name] = manifest.get("digest", "")
+    return refs
+
 
 def _wait(predicate: Callable[[], bool], timeout: float, message: str) -> None:
     deadline = time.monotonic() + timeout
