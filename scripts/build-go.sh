@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build the Go binaries of the local provider once, cached outside the repo and keyed by version.
-# Usage: scripts/build-go.sh [kube|etcd|coredns|git-sync|all]   (default: all)
+# Usage: scripts/build-go.sh [kube|etcd|coredns|all]   (default: all)
+# (git-sync: k8s.io/git-sync is refused by the Go proxy (403); the image ships scripts/images/git-sync instead.)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 cache="${AIRKUBE_CACHE:-$HOME/.cache/airkube}/bin"
@@ -11,7 +12,6 @@ export CGO_ENABLED=0
 KUBE_VERSION=v1.34.4
 ETCD_VERSION=v3.6.16
 COREDNS_VERSION=v1.14.7
-GITSYNC_VERSION=v4.4.2
 
 build_kube() {
   local out="$cache/kube-$KUBE_VERSION"
@@ -26,30 +26,19 @@ build_kube() {
   (cd "$here/build/kube" && go build -ldflags "$ld" -o "$out.tmp" . && mv "$out.tmp" "$out")
 }
 
-build_etcd() {
-  local out="$cache/etcd-$ETCD_VERSION"
-  [ -x "$out" ] && return 0
-  echo "building etcd $ETCD_VERSION ..." >&2
-  (cd "$here/build/etcd" && go build -ldflags "-s -w" -o "$out.tmp" . && mv "$out.tmp" "$out")
-}
-
-# Modules without replace lines: `go install mod@version` into a private GOBIN.
-go_install() {  # name module version
+# A wrapper module in scripts/build/<dir> (main.go + go.mod/go.sum pinning the version): name dir version
+build_wrapper() {
   local out="$cache/$1-$3"
   [ -x "$out" ] && return 0
   echo "building $1 $3 ..." >&2
-  local gobin; gobin="$(mktemp -d)"
-  GOBIN="$gobin" go install -ldflags "-s -w" "$2@$3"
-  mv "$gobin"/* "$out"; rmdir "$gobin"
+  (cd "$here/build/$2" && go build -ldflags "-s -w" -o "$out.tmp" . && mv "$out.tmp" "$out")
 }
 
 what="${1:-all}"
 case "$what" in
   kube) build_kube ;;
-  etcd) build_etcd ;;
-  coredns) go_install coredns github.com/coredns/coredns "$COREDNS_VERSION" ;;
-  git-sync) go_install git-sync k8s.io/git-sync "$GITSYNC_VERSION" ;;
-  all) build_kube; build_etcd; go_install coredns github.com/coredns/coredns "$COREDNS_VERSION";
-       go_install git-sync k8s.io/git-sync "$GITSYNC_VERSION" ;;
+  etcd) build_wrapper etcd etcd "$ETCD_VERSION" ;;
+  coredns) build_wrapper coredns coredns "$COREDNS_VERSION" ;;
+  all) build_kube; build_wrapper etcd etcd "$ETCD_VERSION"; build_wrapper coredns coredns "$COREDNS_VERSION" ;;
   *) echo "unknown target: $what" >&2; exit 2 ;;
 esac
