@@ -27,9 +27,20 @@ BASH_IMAGE = "airkube.local/bash:5.2"
 RESULTS: dict[str, float] = {}
 
 
+SYSTEM_NAMESPACES = {"default", "kube-system", "kube-public", "kube-node-lease", NS}
+
+
 @pytest.fixture(scope="module")
 def provider() -> LocalProvider:
-    return LocalProvider()
+    """This module purges and tears down the cluster: refuse while someone's releases run on it."""
+    provider = LocalProvider()
+    if provider.exists() and os.environ.get("AIRKUBE_E2E_RESET") != "1":
+        in_use = sorted({ns.metadata.name for ns in client.CoreV1Api(provider.api_client()).list_namespace().items}
+                        - SYSTEM_NAMESPACES)
+        if in_use:
+            pytest.skip(f"the local cluster is in use (namespaces {', '.join(in_use)}): this module purges it; "
+                        "set AIRKUBE_E2E_RESET=1 to run it anyway")
+    return provider
 
 
 @pytest.fixture(scope="module")

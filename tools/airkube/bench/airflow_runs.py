@@ -22,7 +22,12 @@ class DagTiming:
     t0: float = 0.0  # client wall clock of the trigger call
 
     def breakdown(self) -> dict[str, float]:
-        """Seconds per phase for a single-task run (see docs/benchmarks.md for the definitions)."""
+        """Seconds per phase for a single-task run (see docs/benchmarks.md for the definitions).
+
+        Server timestamps (TI ``queued_when``/``start_date``/``end_date``) and client timestamps (trigger call,
+        pod first seen by the watch, run seen ``success``) share one clock on the local cluster. The container's
+        ``startedAt`` has 1 s resolution, so it is clamped between the pod's creation and the task's start.
+        """
         ti = self.task_instances[0]
         pod = self.pods[0] if self.pods else None
         queued = _ts(ti.get("queued_when"))
@@ -30,11 +35,12 @@ class DagTiming:
         end = _ts(ti.get("end_date"))
         seen = pod.seen_at if pod else queued
         container = pod.started.timestamp() if pod and pod.started else seen
+        container = min(max(container, seen), start)
         parts = {
             "trigger→queued": queued - self.t0,
             "queued→pod created": seen - queued,
-            "pod created→container started": max(container - seen, 0.0),
-            "container started→task running": start - max(container, seen),
+            "pod created→container started": container - seen,
+            "container started→task running": start - container,
             "task running→finished": end - start,
             "finished→state recorded": self.t0 + self.total_s - end,
         }
@@ -53,7 +59,7 @@ def _ts(value: str | None) -> float:
 
 def time_dag_run(api: AirflowClient, core: Any, namespace: str, dag_id: str, timeout: float = 900.0,
                  poll: float = 0.2) -> DagTiming:
-    run_id = f"bench__{int(time.time() * 1000)}"
+    run_id = f"bench-{int(time.time() * 1000)}"  # a valid label value: the pods carry it unchanged
     with PodWatcher(core, namespace, f"dag_id={dag_id}") as watcher:
         t0 = time.time()
         api.trigger(dag_id, run_id)
@@ -65,13 +71,8 @@ def time_dag_run(api: AirflowClient, core: Any, namespace: str, dag_id: str, tim
                 break
             time.sleep(poll)
         total = time.time() - t0
-        pods = [p for p in watcher.snapshot() if _same_run(p, run_id)]
+        pods = [p for p in watcher.snapshot() if p.labels.get("run_id") == run_id]
     if state != "success":
         raise RuntimeError(f"{dag_id} run {run_id} ended in state {state or 'timeout'} after {total:.0f}s")
     tis = api.task_instances(dag_id, run_id)
     return DagTiming(dag_id, run_id, total, state, tis, pods, t0)
-
-
-def _same_run(pod: PodTimes, run_id: str) -> bool:
-    label = pod.labels.get("run_id", "")
-    return not label or label.startswith("bench__")

@@ -9,7 +9,7 @@ from typing import Any
 
 from kubernetes import client
 
-from airkube.bench.podwatch import PodWatcher
+from airkube.bench.podwatch import PodTimes, PodWatcher
 
 BARE_COMMAND = ["python", "-c", "import airflow.sdk"]
 
@@ -19,6 +19,7 @@ class BareRun:
     makespan_s: float  # first create call -> last pod seen Succeeded
     completions_s: list[float]  # per pod: seconds after the first create call when it was seen Succeeded
     latencies_s: list[float]  # per pod: its own create call -> Succeeded
+    started_s: list[float]  # per pod: its own create call -> container startedAt (1 s resolution, clamped)
 
 
 def bare_pod(name: str, image: str, run_label: str, command: list[str]) -> client.V1Pod:
@@ -64,4 +65,11 @@ def run_bare_pods(core: Any, namespace: str, image: str, count: int, timeout: fl
         makespan_s=max(done) - t0,
         completions_s=sorted(d - t0 for d in done),
         latencies_s=[pods[n].done_at - created[n] for n in names],  # type: ignore[operator]
+        started_s=[_started(pods[n], created[n]) for n in names],
     )
+
+
+def _started(pod: PodTimes, created: float) -> float:
+    if pod.started is None or pod.done_at is None:
+        return 0.0
+    return min(max(pod.started.timestamp() - created, 0.0), pod.done_at - created)

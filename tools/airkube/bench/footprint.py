@@ -12,9 +12,11 @@ def working_sets(core: Any, namespace: str, release: str) -> dict[str, int]:
     """Bytes of working set per component of ``release`` (sum over its pods and containers)."""
     pods = core.list_namespaced_pod(namespace, label_selector=f"app.kubernetes.io/instance={release}").items
     component_of = {
-        p.metadata.name: (p.metadata.labels or {}).get("app.kubernetes.io/component")
-        or (p.metadata.labels or {}).get("app.kubernetes.io/name", "")
+        p.metadata.name: " ".join(
+            (p.metadata.labels or {}).get(key, "") for key in ("app.kubernetes.io/component", "app.kubernetes.io/name")
+        )
         for p in pods
+        if p.status.phase == "Running"
     }
     nodes = {p.spec.node_name for p in pods if p.spec.node_name}
     totals: dict[str, int] = {}
@@ -33,8 +35,9 @@ def working_sets(core: Any, namespace: str, release: str) -> dict[str, int]:
     return totals
 
 
-def _component(label: str) -> str | None:
+def _component(labels: str) -> str | None:
+    """``"<component label> <name label>"`` → one of COMPONENTS (postgres: component `database`, name `postgres`)."""
     for name in COMPONENTS:
-        if name in label:
+        if name in labels.split():
             return name
     return None

@@ -6,6 +6,7 @@ import asyncio
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from airkube.helm import Helm, Target, ValuesInput
 
@@ -19,6 +20,7 @@ class InstallTiming:
 async def _install_wait(helm: Helm, values: dict, timeout: str) -> float:
     chart = await helm._chart()  # dependencies built before the clock starts
     t0 = time.monotonic()
+    # pyhelm3 passes --wait --wait-for-jobs: every Deployment/StatefulSet ready and the migration Job complete
     await helm.client.install_or_upgrade_release(
         helm.target.release, chart, values, namespace=helm.target.namespace, create_namespace=True,
         wait=True, timeout=timeout,
@@ -26,16 +28,43 @@ async def _install_wait(helm: Helm, values: dict, timeout: str) -> float:
     return time.monotonic() - t0
 
 
-def time_install(kubeconfig: Path | None, kube_context: str | None, values_files: list[Path],
+def _delete_namespace(core: Any, namespace: str, timeout: float = 300.0) -> None:
+    """Delete the bench's own namespace (PVCs of the StatefulSet included) and wait until it is gone."""
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        core.delete_namespace(namespace)
+    except ApiException as exc:
+        if exc.status == 404:
+            return
+        raise
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            core.read_namespace(namespace)
+        except ApiException as exc:
+            if exc.status == 404:
+                return
+            raise
+        time.sleep(1)
+    raise TimeoutError(f"namespace {namespace} still terminating after {timeout:.0f}s")
+
+
+def time_install(core: Any, kubeconfig: Path | None, kube_context: str | None, values_files: list[Path],
                  namespace: str = "airkube-bench", release: str = "bench", timeout: str = "10m") -> InstallTiming:
-    """Install into a namespace of its own, upgrade it unchanged, then uninstall it again."""
+    """Install into a namespace of its own (deleted before and after: a fresh database each time), upgrade it
+    unchanged, then remove it again."""
     target = Target(release=release, namespace=namespace, kubeconfig=kubeconfig, kube_context=kube_context,
                     timeout=timeout)
     helm = Helm(target)
     values = ValuesInput(files=tuple(values_files)).merged()
+    _delete_namespace(core, namespace)
     try:
         install_s = asyncio.run(_install_wait(helm, values, timeout))
         upgrade_s = asyncio.run(_install_wait(helm, values, timeout))
     finally:
-        asyncio.run(helm.uninstall(wait=True))
+        try:
+            asyncio.run(helm.uninstall(wait=True))
+        finally:
+            _delete_namespace(core, namespace)
     return InstallTiming(install_s, upgrade_s)

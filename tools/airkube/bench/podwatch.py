@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from kubernetes import watch
+from kubernetes.client.exceptions import ApiException
 
 
 @dataclass
@@ -16,16 +17,21 @@ class PodTimes:
     name: str
     labels: dict[str, str]
     created: datetime | None = None  # metadata.creationTimestamp (1 s resolution)
-    started: datetime | None = None  # first container startedAt
-    finished: datetime | None = None  # last container finishedAt
+    started: datetime | None = None  # first container startedAt (1 s resolution)
+    finished: datetime | None = None  # last container finishedAt (1 s resolution)
     phase: str = ""
     seen_at: float = 0.0  # client wall clock (time.time()) when the pod was first seen (sub-second resolution)
+    running_at: float | None = None  # client wall clock when a running (or terminated) container was first seen
     done_at: float | None = None  # client wall clock when Succeeded/Failed was first seen
 
 
 @dataclass
 class PodWatcher:
-    """Context manager recording :class:`PodTimes` for pods matching ``selector`` in ``namespace``."""
+    """Context manager recording :class:`PodTimes` for pods matching ``selector`` in ``namespace``.
+
+    One list, then one watch continued from the last resourceVersion it delivered (a watch that times out is
+    resumed, not re-listed, so no transition between two watch calls is lost; a 410 Gone re-lists).
+    """
 
     core: Any
     namespace: str
@@ -39,7 +45,8 @@ class PodWatcher:
         ready = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(ready,), daemon=True)
         self._thread.start()
-        ready.wait(10)
+        if not ready.wait(30):
+            raise RuntimeError(f"cannot list pods in namespace {self.namespace} ({self.selector})")
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -47,19 +54,37 @@ class PodWatcher:
         if self._thread:
             self._thread.join(timeout=15)
 
+    def _list(self) -> str:
+        listed = self.core.list_namespaced_pod(self.namespace, label_selector=self.selector)
+        for pod in listed.items:
+            self._record(pod)
+        return listed.metadata.resource_version
+
     def _run(self, ready: threading.Event) -> None:
+        rv: str | None = None
         while not self._stop.is_set():
             w = watch.Watch()
             try:
-                rv = self.core.list_namespaced_pod(self.namespace, label_selector=self.selector).metadata.resource_version
-                ready.set()
+                if rv is None:
+                    rv = self._list()
+                    ready.set()
                 for event in w.stream(self.core.list_namespaced_pod, self.namespace, label_selector=self.selector,
-                                      resource_version=rv, timeout_seconds=5):
-                    self._record(event["object"])
+                                      resource_version=rv, timeout_seconds=2, allow_watch_bookmarks=True):
+                    obj = event["object"]
+                    if event["type"] == "ERROR":
+                        rv = None  # 410 Gone (or similar): list again
+                        break
+                    rv = obj.metadata.resource_version or rv
+                    if event["type"] != "BOOKMARK":
+                        self._record(obj)
                     if self._stop.is_set():
                         break
-            except Exception:  # noqa: BLE001 - a dropped watch is restarted; measurements keep what they saw
-                time.sleep(0.2)
+            except ApiException as exc:
+                if exc.status == 410:
+                    rv = None
+                time.sleep(0.1)
+            except Exception:  # noqa: BLE001 - a dropped watch is resumed; measurements keep what they saw
+                time.sleep(0.1)
             finally:
                 w.stop()
 
@@ -74,8 +99,10 @@ class PodWatcher:
                 state = cs.state
                 if state.running and state.running.started_at:
                     times.started = times.started or state.running.started_at
+                    times.running_at = times.running_at or now
                 if state.terminated:
                     times.started = times.started or state.terminated.started_at
+                    times.running_at = times.running_at or now
                     if state.terminated.finished_at and (times.finished is None or state.terminated.finished_at > times.finished):
                         times.finished = state.terminated.finished_at
             if times.phase in ("Succeeded", "Failed") and times.done_at is None:
@@ -91,5 +118,5 @@ class PodWatcher:
             with self._lock:
                 if all(n in self.pods and self.pods[n].done_at for n in names):
                     return True
-            time.sleep(0.1)
+            time.sleep(0.05)
         return False

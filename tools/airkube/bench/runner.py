@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import configparser
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +29,7 @@ class BenchOptions:
     kubeconfig: str | None = None
     kube_context: str | None = None
     p1_runs: int = 5
-    p2_runs: int = 2
+    p2_runs: int = 3
     fanout: int = 50
     install_values: tuple[Path, ...] = ()  # P3 values files (e.g. values/local.yaml); empty: skip P3
     image: str | None = None  # default: the release's airflow image
@@ -44,6 +46,9 @@ class BenchResult:
     p4: RenderTiming | None = None
     p5_bytes: dict[str, int] = field(default_factory=dict)
     image: str = ""
+    p1_bare_started: list[float] = field(default_factory=list)  # bare pod: create call -> container startedAt
+    load: dict[str, list[float]] = field(default_factory=dict)  # 1/5/15-min load averages at start and end
+    config: dict[str, str] = field(default_factory=dict)  # the latency levers as the release has them
 
     # ratios are ours ÷ bare pods (medians)
     def p1_ratio(self) -> float:
@@ -54,12 +59,20 @@ class BenchResult:
                 / Stat.of([b.makespan_s for b in self.p2_bare]).median)
 
     def figures(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"image": self.image}
+        out: dict[str, Any] = {"image": self.image, "cpus": os.cpu_count(), "load_average": self.load}
+        if self.config:
+            out["config"] = self.config
         if self.p1_ours and self.p1_bare:
             out["p1_ratio"] = round(self.p1_ratio(), 3)
             out["p1_ours_s"] = Stat.of([t.total_s for t in self.p1_ours]).to_dict()
             out["p1_bare_s"] = Stat.of(self.p1_bare).to_dict()
             out["p1_breakdown_s"] = _median_breakdown(self.p1_ours)
+            if self.p1_bare_started:
+                started = Stat.of(self.p1_bare_started).median
+                out["p1_bare_breakdown_s"] = {
+                    "pod created→container started": round(started, 3),
+                    "container started→Succeeded seen": round(Stat.of(self.p1_bare).median - started, 3),
+                }
         if self.p2_ours and self.p2_bare:
             out["p2_ratio"] = round(self.p2_ratio(), 3)
             out["p2_ours_s"] = Stat.of([t.total_s for t in self.p2_ours]).to_dict()
@@ -81,6 +94,28 @@ def _median_breakdown(runs: list[DagTiming]) -> dict[str, float]:
     return {k: round(Stat.of([p[k] for p in parts]).median, 3) for k in parts[0]}
 
 
+LEVERS = {
+    "core": ("parallelism", "max_active_tasks_per_dag"),
+    "scheduler": ("scheduler_idle_sleep_time", "max_tis_per_query", "task_queued_timeout"),
+    "dag_processor": ("refresh_interval",),
+    "kubernetes_executor": ("worker_pods_creation_batch_size", "async_pod_creation", "delete_worker_pods"),
+}
+
+
+def release_config(core: Any, namespace: str, release: str) -> dict[str, str]:
+    """The latency levers from the release's airflow.cfg ConfigMap (unset keys: Airflow's default)."""
+    maps = core.list_namespaced_config_map(namespace, label_selector=f"app.kubernetes.io/instance={release}").items
+    for cm in maps:
+        text = (cm.data or {}).get("airflow.cfg")
+        if not text:
+            continue
+        cfg = configparser.ConfigParser(interpolation=None)
+        cfg.read_string(text)
+        return {f"{sec}.{key}": cfg.get(sec, key, fallback="(airflow default)")
+                for sec, keys in LEVERS.items() for key in keys}
+    return {}
+
+
 def run_bench(opts: BenchOptions, console: Console | None = None) -> BenchResult:
     from airkube.dags import push_dags, release_airflow_image
     from airkube.smoke.api import AirflowClient
@@ -92,6 +127,9 @@ def run_bench(opts: BenchOptions, console: Console | None = None) -> BenchResult
     result.image = opts.image or release_airflow_image(core, opts.namespace, opts.release) or ""
     if not result.image:
         raise RuntimeError(f"cannot tell the airflow image of release {opts.release!r}: pass --image")
+
+    result.load["start"] = [round(x, 2) for x in os.getloadavg()]
+    result.config = release_config(core, opts.namespace, opts.release)
 
     console.print("[bold]P4[/bold] helm template (default values)")
     result.p4 = time_render(REPO_ROOT / "charts" / "airflow", [], "default")
@@ -119,6 +157,7 @@ def run_bench(opts: BenchOptions, console: Console | None = None) -> BenchResult
             bare = run_bare_pods(core, opts.namespace, result.image, 1)
             result.p1_ours.append(ours)
             result.p1_bare.append(bare.latencies_s[0])
+            result.p1_bare_started.append(bare.started_s[0])
             console.print(f"[bold]P1[/bold] run {i + 1}/{opts.p1_runs}: ours {ours.total_s:.2f}s, "
                           f"bare pod {bare.latencies_s[0]:.2f}s")
         for i in range(opts.p2_runs):
@@ -131,6 +170,8 @@ def run_bench(opts: BenchOptions, console: Console | None = None) -> BenchResult
 
     if opts.install_values:
         console.print("[bold]P3[/bold] helm upgrade --install --wait of a fresh release, then unchanged upgrade")
-        result.p3 = time_install(Path(opts.kubeconfig) if opts.kubeconfig else None, opts.kube_context,
+        result.p3 = time_install(core, Path(opts.kubeconfig) if opts.kubeconfig else None, opts.kube_context,
                                  list(opts.install_values))
+        console.print(f"[bold]P3[/bold] install {result.p3.install_s:.1f}s, unchanged upgrade {result.p3.upgrade_s:.1f}s")
+    result.load["end"] = [round(x, 2) for x in os.getloadavg()]
     return result
