@@ -19,15 +19,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+from airkube.fsutil import atomic_write
 
 START = "<!-- PARAMETERS:START -->"
 END = "<!-- PARAMETERS:END -->"
@@ -167,24 +166,6 @@ def updated_readme(chart: Path, current: str | None, table: str) -> str:
         sep = "" if current.endswith("\n") else "\n"
         return f"{current}{sep}\n## Parameters\n\n{table}\n"
     return current[:start] + table + current[end + len(END):]
-
-
-def atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o777)
-        else:
-            os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def process(chart: Path, check: bool) -> list[str]:

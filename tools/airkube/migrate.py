@@ -26,11 +26,10 @@ Mapping (DESIGN.md, "Seed (1.10) → provider 10.25"):
 from __future__ import annotations
 
 import ast
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from airkube.fsutil import atomic_write
 
 KPO_MODULE = "airflow.providers.cncf.kubernetes.operators.pod"
 SECRET_MODULE = "airflow.providers.cncf.kubernetes.secret"
@@ -421,25 +420,6 @@ def migrate_source(source: str, *, dag_id: str = "migrated_dag") -> MigrationRes
     compile(text, "<migrated>", "exec")
     findings.sort(key=lambda f: f.line)
     return MigrationResult(source=text, findings=findings)
-
-
-def atomic_write(path: Path, text: str) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o777)
-        else:
-            os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def migrate_file(src: Path, out: Path | None = None, *, dag_id: str | None = None) -> MigrationResult:

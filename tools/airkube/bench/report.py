@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from rich.table import Table
+
+from airkube.fsutil import atomic_write
 
 from airkube.bench.runner import BenchResult
 
@@ -38,14 +38,6 @@ def _pair(figs: dict, ours: str, bare: str) -> str:
     if ours not in figs:
         return ""
     return f"ours {figs[ours]['median']}s vs bare {figs[bare]['median']}s"
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    os.replace(tmp, path)
 
 
 def write_json(result: BenchResult, path: Path) -> None:

@@ -14,7 +14,7 @@ from rich.markup import escape
 from ..values import Chart, ChartNotFound, EditError, edit_file, validate_files
 from ..values.generate import DAGS, LOGS, PROFILES, Options, OptionsError, as_document, generate
 from ..values.validate import check_documents
-from ..values.yamlio import atomic_write
+from ..fsutil import atomic_write
 
 app = typer.Typer(help="Generate, edit and validate values files for charts/airflow.", no_args_is_help=True)
 

@@ -15,7 +15,9 @@ from ruamel.yaml.comments import CommentedMap
 from .chart import Chart
 from .problems import Problem
 from .validate import check_documents
-from .yamlio import Document, atomic_write, load, render
+from airkube.fsutil import atomic_write
+
+from .yamlio import load, render
 
 
 class EditError(ValueError):

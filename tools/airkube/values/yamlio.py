@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import difflib
 import io
-import os
-import stat
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +11,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from collections import Counter
+
 
 
 @dataclass
@@ -157,19 +155,3 @@ def splice(original: str, before: str, after: str) -> str:
         pos = end
     out.extend(o[pos:])
     return "".join(out)
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write via a temporary file in the same directory and os.replace; keeps the file's mode."""
-    mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o644
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or Path("."))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
