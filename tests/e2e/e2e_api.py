@@ -29,16 +29,24 @@ class E2EApi:
         return list(data.get("dag_runs", []))
 
     def trigger_and_wait_running(self, dag_id: str, conf: dict[str, Any], running: int, timeout: float) -> str:
-        """Unpause, trigger, and wait until ``running`` task instances are in state running."""
+        """Unpause, trigger, and wait until ``running`` mapped task instances have started and are still running.
+
+        On a small node the first pods may finish before the last one starts: the sleepers must be long enough
+        (conf ``seconds``) for all of them to overlap, otherwise this raises rather than waiting in vain.
+        """
         self.api.set_paused(dag_id, False)
         run_id = f"e2e__{dag_id}__{int(time.time())}"
         self.api.trigger(dag_id, run_id, conf)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            tis = self.api.task_instances(dag_id, run_id)
-            if sum(1 for ti in tis if ti.get("state") == "running") >= running:
+            tis = [ti for ti in self.api.task_instances(dag_id, run_id) if ti.get("map_index", -1) >= 0]
+            states = [ti.get("state") for ti in tis]
+            if states.count("running") >= running:
                 return run_id
-            time.sleep(2)
+            if any(s in ("success", "failed") for s in states):
+                raise AssertionError(f"{dag_id}: a mapped task ended before {running} were running at once "
+                                     f"({states.count('running')} running); raise conf seconds")
+            time.sleep(1)
         raise TimeoutError(f"{dag_id}: fewer than {running} tasks running after {timeout:.0f}s")
 
     def wait_run(self, dag_id: str, run_id: str, timeout: float) -> str:

@@ -79,11 +79,11 @@ def test_helm_test_passes(release: Release, kubeconfig: Path) -> None:
 
 
 def test_r1_scheduler_killed_mid_run(release: Release, core: client.CoreV1Api) -> None:
-    """R1: 20 running mapped tasks (~30 s each); delete the scheduler pod; all 20 succeed, no task pod left."""
+    """R1: 20 running mapped tasks (45 s each, so that all 20 overlap on 2 cores); delete the scheduler pod; all 20 succeed, no task pod left."""
     from e2e_api import api_session
 
     with api_session(release) as api:
-        run_id = api.trigger_and_wait_running("smoke_sleep", conf={"count": 20, "seconds": 30}, running=20,
+        run_id = api.trigger_and_wait_running("smoke_sleep", conf={"count": 20, "seconds": 45}, running=20,
                                               timeout=600)
         sched = _component_pods(core, "scheduler")
         assert sched, "no scheduler pod"
