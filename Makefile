@@ -40,8 +40,13 @@ cluster-up: setup  ## bring up the local cluster
 cluster-down:  ## stop the local cluster and remove everything it created
 	$(AIRKUBE) cluster down --provider local
 
-bench: setup  ## performance figures on the local cluster (P1..P5), writes docs/benchmarks.md
-	$(AIRKUBE) bench --json docs/benchmarks.json
+BENCH_NS ?= bench
+BENCH_KUBECONFIG ?= $(or $(KUBECONFIG),/var/lib/airkube/local/kubeconfig)
+bench: setup  ## P1..P5 against bare pods on the local cluster (own release in $(BENCH_NS)); writes docs/benchmarks.*
+	export KUBECONFIG=$(BENCH_KUBECONFIG); \
+	$(AIRKUBE) install -f values/local.yaml -n $(BENCH_NS) --release airflow && \
+	$(AIRKUBE) bench -n $(BENCH_NS) -r airflow -f values/local.yaml --json docs/benchmarks.json --docs docs/benchmarks.md; \
+	rc=$$?; $(AIRKUBE) uninstall -n $(BENCH_NS) --release airflow; exit $$rc
 
 bench-render: setup  ## median helm template time and object counts
 	$(PY) scripts/bench_render.py

@@ -2,23 +2,24 @@
 """`make bench-render`: median wall time of `helm template` (10 runs) and object counts for charts/airflow.
 
 Sets: the default values, and the largest sensible combination of values files (local cluster images + git-sync
-DAGs + S3 logs + network policies). Prints a table; `--json` also writes the numbers.
+DAGs + S3 logs + network policies). Prints a table; `--json` also writes the numbers. The timing itself is
+`airkube.bench.render.time_render` (the same code as P4 of `airkube bench`).
 """
 from __future__ import annotations
 
 import argparse
 import json
 import shutil
-import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
-
-import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 CHART = ROOT / "charts" / "airflow"
+sys.path.insert(0, str(ROOT / "tools"))  # run from a checkout without the package installed too
+
+from airkube.bench.render import time_render  # noqa: E402
+
 SETS = {
     "defaults": [],
     "largest (local + dags-git-sync + logs-s3 + networkPolicies)": [
@@ -42,27 +43,17 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     args = parser.parse_args()
     helm = helm_binary(args.helm)
-    if not list((CHART / "charts").glob("*.tgz")):
-        subprocess.run([helm, "dependency", "build", str(CHART)], check=True, capture_output=True)
     version = subprocess.run([helm, "version", "--short"], capture_output=True, text=True).stdout.strip()
     rows = []
     for name, extra in SETS.items():
-        cmd = [helm, "template", "airflow", str(CHART), "--namespace", "airflow", *extra]
-        times, out = [], ""
-        for _ in range(args.runs):
-            start = time.perf_counter()
-            result = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
-            times.append(time.perf_counter() - start)
-            if result.returncode != 0:
-                sys.exit(f"helm template failed for {name}:\n{result.stderr}")
-            out = result.stdout
-        docs = [d for d in yaml.safe_load_all(out) if d]
-        kinds: dict[str, int] = {}
-        for d in docs:
-            kinds[d["kind"]] = kinds.get(d["kind"], 0) + 1
-        rows.append({"set": name, "median_ms": round(statistics.median(times) * 1000, 1),
-                     "min_ms": round(min(times) * 1000, 1), "max_ms": round(max(times) * 1000, 1),
-                     "objects": len(docs), "bytes": len(out), "kinds": kinds})
+        try:
+            timing = time_render(CHART, [], name, runs=args.runs, helm=helm, extra_args=extra, cwd=ROOT)
+        except RuntimeError as exc:
+            sys.exit(str(exc))
+        s = timing.seconds
+        rows.append({"set": name, "median_ms": round(s.median * 1000, 1), "min_ms": round(s.min * 1000, 1),
+                     "max_ms": round(s.max * 1000, 1), "objects": timing.objects, "bytes": timing.bytes,
+                     "kinds": timing.kinds})
     print(f"helm template, {args.runs} runs each ({version})\n")
     header = f"{'values set':<62} {'median ms':>10} {'min ms':>8} {'max ms':>8} {'objects':>8}"
     print(header)

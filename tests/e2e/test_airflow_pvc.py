@@ -97,7 +97,7 @@ def test_r1_scheduler_killed_mid_run(release: Release, core: client.CoreV1Api) -
     TIMINGS["r1_after_kill_s"] = took
     assert state == "success", tis
     assert sum(1 for ti in tis if ti["state"] == "success") == len(tis) >= 20
-    wait_for(lambda: not _task_pods(core, "smoke_sleep"), 180, "smoke_sleep task pods to be deleted")
+    wait_for(lambda: not _task_pods(core, "smoke_sleep"), 300, "smoke_sleep task pods to be deleted")
 
 
 def test_r2_database_pod_deleted_mid_run(release: Release, core: client.CoreV1Api) -> None:

@@ -66,6 +66,9 @@ core:
   executor: {{ .Values.executor }}
   dags_folder: {{ include "airflow.dags.folder" . }}
   load_examples: "False"
+  # Airflow's 32 caps a deployment at 32 running task pods: with the KubernetesExecutor the cluster is the
+  # capacity, and a 50-task fan-out (docs/benchmarks.md, P2) needs more than 32 slots.
+  parallelism: "64"
   execution_api_server_url: {{ include "airflow.executionApiUrl" . }}
   auth_manager: {{ include "airflow.authManagerClass" . }}
   {{- if eq .Values.auth.manager "simple" }}
@@ -89,6 +92,8 @@ scheduler:
   enable_health_check: "True"
   scheduler_health_check_server_host: 0.0.0.0
   scheduler_health_check_server_port: "8974"
+  # a replaced scheduler pod adopts (and cleans up) the task pods of its predecessor within a minute, not five
+  orphaned_tasks_check_interval: "60"
 dag_processor:
   refresh_interval: "60"
 kubernetes_executor:
