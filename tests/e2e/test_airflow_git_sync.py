@@ -33,7 +33,7 @@ def release(kubeconfig: Path, core: client.CoreV1Api, api_client: client.ApiClie
     server, pod = ensure_git_server(namespace=NS, core=core, apps=client.AppsV1Api(api_client))
     push_to_git_server(SMOKE_DAGS_DIR, server, pod, core=core)
     rel = Release(RELEASE, NS, kubeconfig, [ROOT / "values" / "local.yaml", ROOT / "values" / "dags-git-sync.yaml"],
-                  sets=["dags.persistence.enabled=false", f"dags.gitSync.repo={server.url}",
+                  sets=["dags.persistence.enabled=false", f"dags.gitSync.repo={server.url}", "dags.gitSync.subPath=''",
                         "dags.gitSync.branch=main", "dags.gitSync.period=10s"])
     TIMINGS["install_git_sync_s"] = rel.install()
     return rel

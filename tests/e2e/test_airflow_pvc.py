@@ -129,8 +129,12 @@ def test_r3_three_upgrades_keep_secrets_and_runs(release: Release, core: client.
     unchanged_uids = {p.metadata.uid for p in _component_pods(core, "api-server")}
     assert unchanged_uids == api_uid_before, "an unchanged upgrade restarted the api-server"
     durations.append(release.install(extra_sets=["apiServer.podAnnotations.airkube/rolled=r3"]))
-    rolled = {p.metadata.uid for p in _component_pods(core, "api-server")}
-    assert rolled and not (rolled & api_uid_before), "the api-server did not roll on a changed value"
+
+    def rolled() -> bool:  # the old pod may still be terminating right after the rollout
+        uids = {p.metadata.uid for p in _component_pods(core, "api-server") if not p.metadata.deletion_timestamp}
+        return bool(uids) and not (uids & api_uid_before)
+
+    wait_for(rolled, 180, "the api-server to roll after a changed value")
     print(f"\n[R3] three upgrades took {', '.join(f'{d:.0f}s' for d in durations)}")
     TIMINGS["upgrade_unchanged_s"] = durations[0]
     assert _secrets(core) == secrets_before, "a Secret of the release changed across upgrades"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,37 @@ from airkube.helm import Helm, Target, ValuesInput
 class InstallTiming:
     install_s: float
     upgrade_s: float
+    # per pod of the fresh install: seconds after the first pod's creation when its containers started / it was
+    # Ready (the migration Job's pod: when it finished) — where the install time goes
+    timeline: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+def install_timeline(core: Any, namespace: str) -> dict[str, dict[str, float]]:
+    pods = core.list_namespaced_pod(namespace).items
+    if not pods:
+        return {}
+    t0 = min(p.metadata.creation_timestamp.timestamp() for p in pods)
+    out: dict[str, dict[str, float]] = {}
+    for pod in pods:
+        labels = pod.metadata.labels or {}
+        name = labels.get("app.kubernetes.io/component") or pod.metadata.name
+        row: dict[str, float] = {"created": pod.metadata.creation_timestamp.timestamp() - t0}
+        for cs in pod.status.init_container_statuses or []:
+            term = cs.state.terminated if cs.state else None
+            if term and term.finished_at:
+                row[f"init {cs.name} done"] = term.finished_at.timestamp() - t0
+        for cs in pod.status.container_statuses or []:
+            state = cs.state
+            started = (state.running and state.running.started_at) or (state.terminated and state.terminated.started_at)
+            if started:
+                row["started"] = started.timestamp() - t0
+            if state.terminated and state.terminated.finished_at:
+                row["finished"] = state.terminated.finished_at.timestamp() - t0
+        for cond in pod.status.conditions or []:
+            if cond.type == "Ready" and cond.status == "True" and cond.last_transition_time:
+                row["ready"] = cond.last_transition_time.timestamp() - t0
+        out[name] = {k: round(v, 1) for k, v in row.items()}
+    return out
 
 
 async def _install_wait(helm: Helm, values: dict, timeout: str) -> float:
@@ -61,10 +92,11 @@ def time_install(core: Any, kubeconfig: Path | None, kube_context: str | None, v
     _delete_namespace(core, namespace)
     try:
         install_s = asyncio.run(_install_wait(helm, values, timeout))
+        timeline = install_timeline(core, namespace)
         upgrade_s = asyncio.run(_install_wait(helm, values, timeout))
     finally:
         try:
             asyncio.run(helm.uninstall(wait=True))
         finally:
             _delete_namespace(core, namespace)
-    return InstallTiming(install_s, upgrade_s)
+    return InstallTiming(install_s, upgrade_s, timeline)

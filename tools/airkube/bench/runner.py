@@ -80,6 +80,8 @@ class BenchResult:
         if self.p3:
             out["p3_install_s"] = round(self.p3.install_s, 2)
             out["p3_upgrade_unchanged_s"] = round(self.p3.upgrade_s, 2)
+            if self.p3.timeline:
+                out["p3_install_timeline_s"] = self.p3.timeline
         if self.p4:
             out["p4_render_s"] = round(self.p4.seconds.median, 3)
             out["p4_render_objects"] = self.p4.objects
