@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from rich.markup import escape
+
 EVIDENCE_RE = re.compile(r"AIRKUBE-EVIDENCE (?P<key>[\w.\-]+)=(?P<value>.*?)\s*$")
 MISSING_RE = re.compile(r"AIRKUBE-MISSING (?P<key>[\w.\-]+)")
 
@@ -132,14 +134,14 @@ def render(result: SmokeResult, console: Any = None, show_logs: bool = True) -> 
         for note in dag.notes:
             console.print(f"[dim]{dag.dag_id}:[/dim] {note}")
         for problem in dag.problems:
-            console.print(f"[red]✗ {dag.dag_id}:[/red] {problem}")
+            console.print(f"[red]✗ {dag.dag_id}:[/red] {escape(problem)}")
         if show_logs and not dag.ok:
             for t in dag.tasks:
                 if t.state != "success" and t.log:
                     console.rule(f"log of {dag.dag_id}.{t.label} (try {t.try_number})")
                     console.print("\n".join(t.log[-200:]), markup=False, highlight=False)
     if result.error:
-        console.print(f"[red]✗ {result.error}[/red]")
+        console.print(f"[red]✗ {escape(result.error)}[/red]")
     console.print("[green]smoke: all DAGs passed[/green]" if result.ok else "[red]smoke: FAILED[/red]")
 
 
