@@ -636,6 +636,8 @@ def test_network_policies(helm):
 def test_helm_test_pod(default_render):
     pod = default_render.get("Pod", "airflow-test-health")
     assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
+    # a passed test pod is deleted, so uninstall leaves no pod behind
+    assert "hook-succeeded" in pod["metadata"]["annotations"]["helm.sh/hook-delete-policy"]
     script = pod["spec"]["containers"][0]["args"][0]
     assert "http://airflow-api-server.airflow.svc:8080/api/v2/monitor/health" in script
     assert "http://airflow-scheduler.airflow.svc:8974/health" in script

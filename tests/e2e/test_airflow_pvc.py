@@ -73,7 +73,7 @@ def test_smoke_dags_pass(release: Release) -> None:
 
 def test_helm_test_passes(release: Release, kubeconfig: Path) -> None:
     proc = subprocess.run([str(ROOT / ".venv/bin/helm"), "test", RELEASE, "-n", NS, "--kubeconfig", str(kubeconfig),
-                           "--timeout", "5m", "--logs"], capture_output=True, text=True, check=False)
+                           "--timeout", "5m"], capture_output=True, text=True, check=False)
     print(proc.stdout[-2000:], proc.stderr[-2000:])
     assert proc.returncode == 0, proc.stderr
 
