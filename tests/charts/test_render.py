@@ -201,13 +201,13 @@ def test_default_airflow_cfg(default_render):
 def test_config_merge_and_base_url(helm):
     rendered = helm.template(values={"config": {
         "api": {"base_url": "https://airflow.example.com/airflow/"},
-        "core": {"parallelism": 64, "load_examples": True},
+        "core": {"parallelism": 48, "load_examples": True},
         "kubernetes_executor": {"worker_pods_creation_batch_size": 16},
         "custom": {"list": ["a", "b"], "templated": "{{ .Release.Namespace }}-x"},
     }}, namespace="data")
     c = cfg(rendered)
     assert c["core"]["execution_api_server_url"] == "http://airflow-api-server.data.svc:8080/airflow/execution/"
-    assert c["core"]["parallelism"] == "64"
+    assert c["core"]["parallelism"] == "48"
     assert c["core"]["load_examples"] == "True"
     assert c["core"]["executor"] == "KubernetesExecutor"  # default kept by the deep merge
     assert c["kubernetes_executor"]["worker_pods_creation_batch_size"] == "16"

@@ -16,7 +16,7 @@ GOALS = {"p1_ratio": 1.3, "p2_ratio": 1.3, "p3_install_s": 60.0, "p5_idle_gib": 
 
 def figures_table(result: BenchResult) -> Table:
     figs = result.figures()
-    table = Table(title="airkube bench (ours ÷ bare pods; medians [min–max])")
+    table = Table(title="airkube bench (ours ÷ bare pods; medians \\[min–max])")
     for col in ("figure", "value", "goal", "ok"):
         table.add_column(col)
     rows = [
@@ -44,44 +44,59 @@ def write_json(result: BenchResult, path: Path) -> None:
     atomic_write(path, (json.dumps(result.figures(), indent=2, sort_keys=True) + "\n").encode())
 
 
+P1_PHASES = ("trigger→queued", "queued→pod created", "pod created→container started",
+             "container started→task running", "task running→finished", "finished→state recorded")
+BARE_PHASES = ("pod created→container started", "container started→Succeeded seen")
+
+
+def _in_order(parts: dict[str, float], order: tuple[str, ...]) -> dict[str, float]:
+    """The phases in time order (the JSON file has its keys sorted)."""
+    return {**{k: parts[k] for k in order if k in parts}, **{k: v for k, v in parts.items() if k not in order}}
+
+
 def write_plots(result: BenchResult, out_dir: Path) -> list[Path]:
+    return plots_from_figures(result.figures(), out_dir)
+
+
+def plots_from_figures(figs: dict, out_dir: Path) -> list[Path]:
+    """The two PNGs from the figures dict alone (so `docs/benchmarks.json` can be re-plotted)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     written: list[Path] = []
-    figs = result.figures()
     if "p1_breakdown_s" in figs:
-        parts = figs["p1_breakdown_s"]
-        fig, ax = plt.subplots(figsize=(8, 2.8))
+        parts = _in_order(figs["p1_breakdown_s"], P1_PHASES)
+        fig, ax = plt.subplots(figsize=(9, 3.2))
         left = 0.0
         for name, seconds in parts.items():
             ax.barh(["KubernetesExecutor task"], [max(seconds, 0)], left=left, label=name)
             left += max(seconds, 0)
-        bare_parts = figs.get("p1_bare_breakdown_s") or {"bare pod created→Succeeded": figs["p1_bare_s"]["median"]}
+        bare_parts = _in_order(figs.get("p1_bare_breakdown_s") or {"created→Succeeded": figs["p1_bare_s"]["median"]},
+                               BARE_PHASES)
         left = 0.0
         for (name, seconds), color in zip(bare_parts.items(), ("silver", "grey")):
-            ax.barh(["bare pod"], [max(seconds, 0)], left=left, color=color, label=f"bare: {name}")
+            ax.barh(["bare pod"], [max(seconds, 0)], left=left, color=color, label=f"bare pod: {name}")
             left += max(seconds, 0)
-        ax.set_xlabel("seconds (medians)")
-        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=3)
+        ax.set_xlabel("seconds (median of each phase; startedAt has 1 s resolution)")
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.45, -0.3), ncol=2)
         fig.tight_layout()
         written.append(_save(fig, out_dir / "bench-p1-breakdown.png"))
         plt.close(fig)
-    if result.p2_ours and result.p2_bare:
-        fig, ax = plt.subplots(figsize=(7, 3.5))
-        for i, run in enumerate(result.p2_ours):
-            ours = run.completions_s()
-            ax.step(ours, range(1, len(ours) + 1), where="post", color="tab:blue", alpha=0.9 if i == 0 else 0.45,
-                    label="KubernetesExecutor, one mapped task (TI end_date)" if i == 0 else None)
-        for i, bare_run in enumerate(result.p2_bare):
-            bare = bare_run.completions_s
-            ax.step(bare, range(1, len(bare) + 1), where="post", color="grey", alpha=0.9 if i == 0 else 0.45,
-                    label="bare pods created at once (Succeeded seen)" if i == 0 else None)
+    curves = figs.get("p2_completions_s") or {}
+    if curves.get("ours") and curves.get("bare"):
+        fig, ax = plt.subplots(figsize=(7.5, 3.8))
+        styles = ("-", "--", ":", "-.")
+        for i, (ours, bare) in enumerate(zip(curves["ours"], curves["bare"])):
+            ls = styles[i % len(styles)]
+            ax.step(ours, range(1, len(ours) + 1), where="post", color="tab:blue", linestyle=ls,
+                    label=f"run {i + 1}: KubernetesExecutor, one mapped task (TI end_date)")
+            ax.step(bare, range(1, len(bare) + 1), where="post", color="grey", linestyle=ls,
+                    label=f"run {i + 1}: bare pods created at once (Succeeded seen)")
         ax.set_xlabel("seconds after trigger / first create")
         ax.set_ylabel("tasks finished")
-        ax.legend()
+        ax.legend(fontsize=7)
         fig.tight_layout()
         written.append(_save(fig, out_dir / "bench-p2-fanout.png"))
         plt.close(fig)
@@ -140,9 +155,22 @@ def write_markdown(result: BenchResult, path: Path, command: str, plots: list[Pa
         "images present, new namespace so a fresh database), then the same command again unchanged.",
         "- **P4** `helm template` of charts/airflow with default values (median of 10).",
         "- **P5** working set of each component's containers from the kubelet stats summary, release idle.",
-        "", "## Raw figures", "", "```json", json.dumps(figs, indent=2, sort_keys=True, ensure_ascii=False), "```", "",
+        "", "## Raw figures", "", "```json", json.dumps({k: v for k, v in figs.items() if k != "p2_completions_s"}, indent=2, sort_keys=True, ensure_ascii=False), "```", "",
     ]
-    atomic_write(path, "\n".join(lines).encode())
+    kept = _kept_notes(path)
+    atomic_write(path, ("\n".join(lines) + ("\n" + kept if kept else "")).encode())
+
+
+NOTES_HEADING = "## Tuning notes"
+
+
+def _kept_notes(path: Path) -> str:
+    """Hand-written text from ``## Tuning notes`` on survives a re-run (the rest of the page is generated)."""
+    if not path.is_file():
+        return ""
+    text = path.read_text(encoding="utf-8")
+    at = text.find(NOTES_HEADING)
+    return text[at:] if at >= 0 else ""
 
 
 def _detail(figs: dict, ours: str, bare: str) -> str:

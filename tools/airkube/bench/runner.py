@@ -77,6 +77,10 @@ class BenchResult:
             out["p2_ratio"] = round(self.p2_ratio(), 3)
             out["p2_ours_s"] = Stat.of([t.total_s for t in self.p2_ours]).to_dict()
             out["p2_bare_s"] = Stat.of([b.makespan_s for b in self.p2_bare]).to_dict()
+            out["p2_completions_s"] = {  # per run, seconds after trigger / first create: the fan-out plot
+                "ours": [[round(x, 2) for x in r.completions_s()] for r in self.p2_ours],
+                "bare": [[round(x, 2) for x in b.completions_s] for b in self.p2_bare],
+            }
         if self.p3:
             out["p3_install_s"] = round(self.p3.install_s, 2)
             out["p3_upgrade_unchanged_s"] = round(self.p3.upgrade_s, 2)
