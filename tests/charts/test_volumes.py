@@ -3,12 +3,9 @@ Kubernetes 1.30 and 1.34 JSON schemas, plus assertions on claims, hostPath volum
 
 from __future__ import annotations
 
-import functools
 import json
-import os
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import kubernetes_validate
@@ -17,59 +14,19 @@ import yaml
 
 pytestmark = pytest.mark.helm3
 
-REPO = Path(__file__).resolve().parents[2]
-CHART = REPO / "charts" / "volumes"
-KUBE_VERSIONS = ("1.30.0", "1.34.0")
-DEFAULT_KUBE = "1.34.0"
-NAMESPACE = "airflow"
-RECOMMENDED_LABELS = (
-    "app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/version",
-    "app.kubernetes.io/component", "app.kubernetes.io/managed-by", "app.kubernetes.io/part-of", "helm.sh/chart",
+from subchart_render import (  # noqa: F401 (helm is a fixture)
+    DEFAULT_KUBE, KUBE_VERSIONS, NAMESPACE, RECOMMENDED_LABELS, REPO, helm, render_chart, render_chart_error, run as _run,
 )
 
-
-# --- local render helpers (tests/conftest.py may add shared ones; these only need --helm-bin) -------------------
-
-def resolve_helm(name: str) -> str:
-    found = shutil.which(name) or shutil.which(name, path=str(REPO / ".venv" / "bin"))
-    if not found:
-        pytest.fail(f"helm binary {name!r} not found on PATH or in .venv/bin: run `make setup`")
-    return found
-
-
-@pytest.fixture(scope="session")
-def helm(request: pytest.FixtureRequest) -> str:
-    try:
-        name = request.config.getoption("--helm-bin", default="helm")
-    except ValueError:
-        name = "helm"
-    return resolve_helm(name or "helm")
-
-
-def _run(cmd: list[str]) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "HELM_CACHE_HOME": "/tmp/airkube-helm/cache", "HELM_CONFIG_HOME": "/tmp/airkube-helm/config",
-           "HELM_DATA_HOME": "/tmp/airkube-helm/data"}
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
-
-
-@functools.lru_cache(maxsize=256)
-def _template(helm: str, chart: str, release: str, namespace: str, args: tuple[str, ...]) -> tuple[int, str, str]:
-    # helm 3 built with `go install` assumes Kubernetes v1.20 without --kube-version: always name one
-    kube = () if "--kube-version" in args else ("--kube-version", DEFAULT_KUBE)
-    p = _run([helm, "template", release, chart, "--namespace", namespace, *kube, *args])
-    return p.returncode, p.stdout, p.stderr
+CHART = REPO / "charts" / "volumes"
 
 
 def render(helm: str, *args: str, release: str = "af", chart: Path | str = CHART, namespace: str = NAMESPACE) -> list[dict]:
-    rc, out, err = _template(helm, str(chart), release, namespace, tuple(args))
-    assert rc == 0, f"helm template {chart} {' '.join(args)} failed:\n{err}"
-    return [d for d in yaml.safe_load_all(out) if d]
+    return render_chart(helm, chart, tuple(args), release, namespace)
 
 
 def render_error(helm: str, *args: str, release: str = "af") -> str:
-    rc, out, err = _template(helm, str(CHART), release, NAMESPACE, tuple(args))
-    assert rc != 0, f"helm template {' '.join(args)} should fail but rendered:\n{out[:2000]}"
-    return err
+    return render_chart_error(helm, CHART, tuple(args), release)
 
 
 def by_kind(docs: list[dict], kind: str) -> dict[str, dict]:
