@@ -182,14 +182,15 @@ class Helm:
             default_timeout=target.timeout,
         )
 
-    async def _chart(self):
+    async def chart(self):
+        """The chart of this target, with its file:// dependencies built."""
         chart_dir = self.target.chart_path()
         ensure_dependencies(chart_dir, self.executable)
         return await self.client.get_chart(chart_dir)
 
     async def render(self, values: dict[str, Any], is_upgrade: bool = False) -> Rendered:
         """Client-side dry run: the manifests `install` would apply; needs no cluster."""
-        chart = await self._chart()
+        chart = await self.chart()
         try:
             resources = await self.client.template_resources(
                 chart, self.target.release, values, namespace=self.target.namespace, is_upgrade=is_upgrade
@@ -201,7 +202,7 @@ class Helm:
 
     async def install(self, values: dict[str, Any], dry_run_server: bool = False) -> Rendered:
         """`helm upgrade --install` without --wait (readiness is wait.py's job)."""
-        chart = await self._chart()
+        chart = await self.chart()
         try:
             revision = await self.client.install_or_upgrade_release(
                 self.target.release,

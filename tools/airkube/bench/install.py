@@ -49,7 +49,7 @@ def install_timeline(core: Any, namespace: str) -> dict[str, dict[str, float]]:
 
 
 async def _install_wait(helm: Helm, values: dict, timeout: str) -> float:
-    chart = await helm._chart()  # dependencies built before the clock starts
+    chart = await helm.chart()  # dependencies built before the clock starts
     t0 = time.monotonic()
     # pyhelm3 passes --wait --wait-for-jobs: every Deployment/StatefulSet ready and the migration Job complete
     await helm.client.install_or_upgrade_release(

@@ -125,7 +125,7 @@ def release_config(core: Any, namespace: str, release: str) -> dict[str, str]:
 def run_bench(opts: BenchOptions, console: Console | None = None) -> BenchResult:
     from airkube.dags import push_dags, release_airflow_image
     from airkube.smoke.api import AirflowClient
-    from airkube.smoke.runner import SmokeOptions, _api_endpoint, admin_credentials, kube_clients, wait_parsed
+    from airkube.smoke.runner import SmokeOptions, api_endpoint, admin_credentials, kube_clients, wait_parsed
 
     console = console or Console(stderr=True)
     core, _apps = kube_clients(opts.kubeconfig, opts.kube_context)
@@ -147,7 +147,7 @@ def run_bench(opts: BenchOptions, console: Console | None = None) -> BenchResult
         push_dags(BENCH_DAGS_DIR, namespace=opts.namespace, release=opts.release, core=core)
     smoke_opts = SmokeOptions(namespace=opts.namespace, release=opts.release, kubeconfig=opts.kubeconfig,
                               kube_context=opts.kube_context)
-    with _api_endpoint(smoke_opts, core) as url:
+    with api_endpoint(smoke_opts, core) as url:
         user, password = admin_credentials(core, opts.namespace, opts.release)
         api = AirflowClient(url, user, password)
         api.login()

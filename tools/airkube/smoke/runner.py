@@ -357,7 +357,7 @@ def _wait_pods_gone(core: Any, namespace: str, dag: DagResult, timeout: float) -
 
 
 @contextmanager
-def _api_endpoint(opts: SmokeOptions, core: Any) -> Iterator[str]:
+def api_endpoint(opts: SmokeOptions, core: Any) -> Iterator[str]:
     if opts.api_url:
         yield opts.api_url
         return
@@ -417,7 +417,7 @@ def run_smoke(
 
         # 4. API
         scheduler_pods = pod_names(core, opts.namespace, release_selector(opts.release, "scheduler"))
-        with _api_endpoint(opts, core) as url:
+        with api_endpoint(opts, core) as url:
             client = AirflowClient(url)
             if opts.username and opts.password:
                 client.username, client.password = opts.username, opts.password
