@@ -349,11 +349,12 @@ def check_dag(dag: DagResult, scheduler_pods: list[str], git_commit: str | None 
 
 def _wait_pods_gone(core: Any, namespace: str, dag: DagResult, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while True:
         if not run_pods(core, namespace, dag.dag_id, dag.run_id):
             return True
+        if time.monotonic() >= deadline:
+            return False
         time.sleep(2)
-    return False
 
 
 @contextmanager
@@ -467,12 +468,17 @@ def run_smoke(
                             _observe_kpo_pods(core, opts.namespace, d)
                     time.sleep(opts.poll_interval)
 
+            # Finished task pods are deleted by the scheduler: wait for that (one shared deadline), so the logs
+            # are read back after the pods are gone and nothing of the smoke run is left behind.
+            cleanup_deadline = time.monotonic() + 120
             for d in dags:
+                gone = d.state in TERMINAL_RUN and _wait_pods_gone(
+                    core, opts.namespace, d, max(cleanup_deadline - time.monotonic(), 0.0))
                 if d.dag_id == "smoke_logs" and d.state in TERMINAL_RUN:
-                    if not _wait_pods_gone(core, opts.namespace, d, 120):
-                        d.notes.append("worker pod still present after 120 s; log read while it exists")
-                    else:
-                        d.notes.append("worker pod gone; log read back through the REST API")
+                    d.notes.append("worker pod gone; log read back through the REST API" if gone
+                                   else "worker pod still present after 120 s; log read while it exists")
+                elif d.state in TERMINAL_RUN and not gone:
+                    d.notes.append("task pods still present 120 s after the run ended")
                 collect_tasks(client, d)
                 check_dag(d, scheduler_pods, git_commit if d.dag_id == "smoke_git_sync" else None)
     except (SmokeError, AirflowAPIError) as exc:
