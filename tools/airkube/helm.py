@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
-import shutil
 import subprocess
-import sys
 import tarfile
 import tempfile
 from contextlib import contextmanager
@@ -22,6 +20,7 @@ from .values.chart import Chart
 from .values.edit import parse_assignment, parse_value
 from .values.schema import coalesce
 from .values.yamlio import plain
+from airkube.binaries import venv_tool
 
 
 class HelmError(RuntimeError):
@@ -32,10 +31,7 @@ def helm_executable() -> str:
     """$AIRKUBE_HELM, else the helm next to this Python (the project venv), else helm on PATH."""
     if env := os.environ.get("AIRKUBE_HELM"):
         return env
-    beside = Path(sys.executable).parent / "helm"
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("helm")
+    found = venv_tool("helm")
     if not found:
         raise HelmError("helm is not installed: run `make setup` (installs helm v4 into .venv/bin)")
     return found

@@ -5,14 +5,12 @@ from __future__ import annotations
 import atexit
 import os
 import re
-import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
+from airkube.binaries import venv_tool
 
 _FORWARDING = re.compile(r"Forwarding from 127\.0\.0\.1:(\d+) ->")
 
@@ -23,10 +21,7 @@ class PortForwardError(RuntimeError):
 
 def kubectl_binary() -> str:
     """kubectl of the project venv (``.venv/bin/kubectl``, installed by ``make setup``), else from PATH."""
-    beside = Path(sys.executable).parent / "kubectl"
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("kubectl")
+    found = venv_tool("kubectl")
     if not found:
         raise PortForwardError("kubectl not found: run `make setup` (it installs .venv/bin/kubectl)")
     return found
