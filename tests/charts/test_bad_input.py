@@ -11,7 +11,6 @@ import re
 import resource
 import shutil
 import subprocess
-import tempfile
 import sys
 from pathlib import Path
 from typing import Any

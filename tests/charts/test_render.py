@@ -6,7 +6,6 @@ from pathlib import Path
 
 import base64
 import configparser
-import hashlib
 import json
 import re
 

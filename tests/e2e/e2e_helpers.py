@@ -58,3 +58,14 @@ def wait_for(predicate, timeout: float, what: str, interval: float = 2.0) -> flo
             return time.monotonic() - t0
         time.sleep(interval)
     pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def ensure_namespace(core: Any, name: str) -> None:
+    """Create the namespace unless it exists."""
+    from kubernetes import client
+
+    try:
+        core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    except client.ApiException as exc:
+        if exc.status != 409:
+            raise

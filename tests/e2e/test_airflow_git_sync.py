@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 
-from e2e_helpers import ROOT, TIMINGS, Release, wait_for
+from e2e_helpers import ROOT, TIMINGS, Release, wait_for, ensure_namespace
 
 NS = "airflow-git"
 RELEASE = "airflow"
@@ -25,11 +25,7 @@ def release(kubeconfig: Path, core: client.CoreV1Api, api_client: client.ApiClie
     from airkube.smoke import SMOKE_DAGS_DIR
     from airkube.smoke.gitserver import ensure_git_server, push_to_git_server
 
-    try:
-        core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=NS)))
-    except client.ApiException as exc:
-        if exc.status != 409:
-            raise
+    ensure_namespace(core, NS)
     server, pod = ensure_git_server(namespace=NS, core=core, apps=client.AppsV1Api(api_client))
     push_to_git_server(SMOKE_DAGS_DIR, server, pod, core=core)
     rel = Release(RELEASE, NS, kubeconfig, [ROOT / "values" / "local.yaml", ROOT / "values" / "dags-git-sync.yaml"],

@@ -5,7 +5,6 @@ Tests run in file order against one release (installing Airflow costs minutes on
 
 from __future__ import annotations
 
-import base64
 import subprocess
 import time
 from pathlib import Path
@@ -109,7 +108,6 @@ def test_r2_database_pod_deleted_mid_run(release: Release, core: client.CoreV1Ap
         run_id = api.trigger_and_wait_running("smoke_sleep", conf={"count": 4, "seconds": 40}, running=4, timeout=600)
         pg = core.list_namespaced_pod(NS, label_selector=f"app.kubernetes.io/name=postgres,{SELECTOR}").items
         assert pg, "no postgres pod"
-        t0 = time.monotonic()
         core.delete_namespaced_pod(pg[0].metadata.name, NS, grace_period_seconds=0)
         recovery = wait_for(lambda: api.healthy(), 600, "api-server health (metadatabase healthy) after the DB restart")
         state = api.wait_run("smoke_sleep", run_id, timeout=900)

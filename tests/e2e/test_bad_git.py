@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from e2e_helpers import ROOT, TIMINGS, Release
+from e2e_helpers import ROOT, TIMINGS, Release, ensure_namespace
 
 pytestmark = pytest.mark.reliability
 
@@ -147,11 +147,7 @@ def setup(kubeconfig: Path, core: client.CoreV1Api, api_client: client.ApiClient
     from airkube.smoke import SMOKE_DAGS_DIR
     from airkube.smoke.gitserver import ensure_git_server, push_to_git_server
 
-    try:
-        core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=NS)))
-    except client.ApiException as exc:
-        if exc.status != 409:
-            raise
+    ensure_namespace(core, NS)
     apps = client.AppsV1Api(api_client)
     server, pod = ensure_git_server(namespace=NS, core=core, apps=apps)
     push_to_git_server(SMOKE_DAGS_DIR, server, pod, core=core)  # the server works; only the repo name is wrong

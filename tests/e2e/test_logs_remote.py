@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from e2e_helpers import ROOT, TIMINGS, Release, wait_for
+from e2e_helpers import ROOT, TIMINGS, Release, wait_for, ensure_namespace
 
 pytestmark = pytest.mark.reliability
 
@@ -143,11 +143,7 @@ def emulators(kubeconfig: Path, core: client.CoreV1Api, api_client: client.ApiCl
     from airkube.images import IMAGES
 
     _ensure_images(kubeconfig)
-    try:
-        core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=NS)))
-    except client.ApiException as exc:
-        if exc.status != 409:
-            raise
+    ensure_namespace(core, NS)
     apps = client.AppsV1Api(api_client)
     t0 = time.monotonic()
     _apply(core, apps, *_emulator_objects("s3-emulator", IMAGES["s3-emulator"].ref, S3_PORT))

@@ -206,6 +206,15 @@ def ctr(sock: Path, *args: str, timeout: float = 120) -> subprocess.CompletedPro
     return subprocess.run(["ctr", "--address", str(sock), "-n", "k8s.io", *args], capture_output=True, text=True,
                           timeout=timeout)
 
+def stop_container(containerd, name: str) -> None:
+    """Kill a container started with `ctr run -d`, then delete its task and the container."""
+    ctr(containerd, "task", "kill", "-s", "SIGKILL", name)
+    for _ in range(50):
+        if ctr(containerd, "task", "delete", name).returncode == 0:
+            break
+        time.sleep(0.2)
+    ctr(containerd, "containers", "delete", name)
+
 
 @pytest.mark.skipif(not IS_ROOT, reason="building the Debian base needs root (debootstrap, chroot)")
 def test_bash_image_imports_and_runs(containerd):
@@ -293,12 +302,7 @@ def test_postgres_image_initdb_and_password_login(containerd, tmp_path):
         assert "host all all all scram-sha-256" in hba
         assert (dirs["/var/lib/postgresql/data"] / "pgdata").stat().st_uid == 999
     finally:
-        ctr(containerd, "task", "kill", "-s", "SIGKILL", name)
-        for _ in range(50):
-            if ctr(containerd, "task", "delete", name).returncode == 0:
-                break
-            time.sleep(0.2)
-        ctr(containerd, "containers", "delete", name)
+        stop_container(containerd, name)
 
 
 def test_airflow_image_layout_and_entrypoint(containerd):
@@ -379,12 +383,7 @@ def test_fake_gcs_server_image_serves_objects(containerd):
         got = urllib.request.urlopen(f"{base}/storage/v1/b/logs/o/dag%2F1.log?alt=media", timeout=5).read()
         assert got == b"task log"
     finally:
-        ctr(containerd, "task", "kill", "-s", "SIGKILL", name)
-        for _ in range(50):
-            if ctr(containerd, "task", "delete", name).returncode == 0:
-                break
-            time.sleep(0.2)
-        ctr(containerd, "containers", "delete", name)
+        stop_container(containerd, name)
 
 
 def test_minio_image_answers_health(containerd, tmp_path):
@@ -408,9 +407,4 @@ def test_minio_image_answers_health(containerd, tmp_path):
             assert time.monotonic() < deadline, "minio did not become live"
             time.sleep(0.5)
     finally:
-        ctr(containerd, "task", "kill", "-s", "SIGKILL", name)
-        for _ in range(50):
-            if ctr(containerd, "task", "delete", name).returncode == 0:
-                break
-            time.sleep(0.2)
-        ctr(containerd, "containers", "delete", name)
+        stop_container(containerd, name)

@@ -6,7 +6,6 @@ import os
 import subprocess
 import tempfile
 import warnings
-from pathlib import Path
 
 import pytest
 import yaml

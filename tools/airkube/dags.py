@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from airkube.kube import restricted_security
 
 DEFAULT_AIRFLOW_IMAGE = "apache/airflow:3.3.2"
 CHUNK = 60_000  # base64 characters per exec call (well below the 128 KiB argument limit)
@@ -121,12 +122,7 @@ def push_pod_manifest(
                 "command": ["sleep", "900"],
                 "volumeMounts": [mount],
                 "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"memory": "256Mi"}},
-                "securityContext": {
-                    "allowPrivilegeEscalation": False,
-                    "readOnlyRootFilesystem": True,
-                    "runAsNonRoot": True,
-                    "capabilities": {"drop": ["ALL"]},
-                },
+                "securityContext": restricted_security(),
             }
         ],
         "volumes": [{"name": "dags", "persistentVolumeClaim": {"claimName": claim}}],

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from airkube.helm import Helm, Target, ValuesInput
+from airkube.kube import wait_gone
 
 
 @dataclass(frozen=True)
@@ -69,16 +70,7 @@ def _delete_namespace(core: Any, namespace: str, timeout: float = 300.0) -> None
         if exc.status == 404:
             return
         raise
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            core.read_namespace(namespace)
-        except ApiException as exc:
-            if exc.status == 404:
-                return
-            raise
-        time.sleep(1)
-    raise TimeoutError(f"namespace {namespace} still terminating after {timeout:.0f}s")
+    wait_gone(lambda: core.read_namespace(namespace), f"namespace {namespace}", timeout)
 
 
 def time_install(core: Any, kubeconfig: Path | None, kube_context: str | None, values_files: list[Path],

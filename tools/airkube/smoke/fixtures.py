@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from airkube.kube import restricted_security, wait_gone
 
 ZONE_LABEL = "topology.kubernetes.io/zone"
 DEFAULT_ZONE = "airkube-zone-a"
@@ -130,12 +131,7 @@ def anchor_pod_manifest(namespace: str, image: str) -> dict[str, Any]:
                         "requests": {"cpu": "1m", "memory": "4Mi"},
                         "limits": {"cpu": "50m", "memory": "32Mi"},
                     },
-                    "securityContext": {
-                        "allowPrivilegeEscalation": False,
-                        "readOnlyRootFilesystem": True,
-                        "runAsNonRoot": True,
-                        "capabilities": {"drop": ["ALL"]},
-                    },
+                    "securityContext": restricted_security(),
                 }
             ],
         },
@@ -233,7 +229,7 @@ def ensure_fixtures(core: Any, opts: FixtureOptions) -> FixtureReport:
         image_now = existing.spec.containers[0].image
         if image_now != opts.image or existing.status.phase in ("Failed", "Succeeded"):
             core.delete_namespaced_pod(ANCHOR_POD, ns, grace_period_seconds=0)
-            _wait_gone(core, ns, ANCHOR_POD, 60)
+            wait_gone(lambda: core.read_namespaced_pod(ANCHOR_POD, ns), f"pod {ns}/{ANCHOR_POD}", 60)
             raise LookupError
         report.existing.append(f"pod/{ANCHOR_POD}")
     except (ApiException, LookupError) as exc:
@@ -243,21 +239,6 @@ def ensure_fixtures(core: Any, opts: FixtureOptions) -> FixtureReport:
         report.created.append(f"pod/{ANCHOR_POD}")
     wait_pod_running(core, ns, ANCHOR_POD, opts.anchor_timeout)
     return report
-
-
-def _wait_gone(core: Any, ns: str, name: str, timeout: float) -> None:
-    from kubernetes.client.exceptions import ApiException
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            core.read_namespaced_pod(name, ns)
-        except ApiException as exc:
-            if exc.status == 404:
-                return
-            raise
-        time.sleep(1)
-    raise TimeoutError(f"pod {ns}/{name} still exists after {timeout:.0f}s")
 
 
 def wait_pod_running(core: Any, ns: str, name: str, timeout: float) -> None:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from airkube.dags import build_tar, collect_files, exec_in_pod, upload_bytes
+from airkube.kube import restricted_security
 
 DEFAULT_GIT_IMAGE = "airkube.local/git-sync:v4.4.2"
 DEFAULT_NAME = "airkube-git"
@@ -85,12 +86,7 @@ def deployment_manifest(name: str, namespace: str, image: str) -> dict[str, Any]
                                 "requests": {"cpu": "10m", "memory": "16Mi"},
                                 "limits": {"cpu": "500m", "memory": "256Mi"},
                             },
-                            "securityContext": {
-                                "allowPrivilegeEscalation": False,
-                                "readOnlyRootFilesystem": True,
-                                "runAsNonRoot": True,
-                                "capabilities": {"drop": ["ALL"]},
-                            },
+                            "securityContext": restricted_security(),
                             "volumeMounts": [
                                 {"name": "repos", "mountPath": "/srv/git"},
                                 {"name": "tmp", "mountPath": "/tmp"},
