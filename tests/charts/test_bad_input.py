@@ -32,6 +32,11 @@ BAD_VALUES: list[tuple[str, dict[str, Any], str]] = [
     ("bool-as-string", {"logs": {"remote": {"enabled": "yes"}}}, "logs.remote.enabled"),
     ("config-section-not-a-map", {"config": {"core": "not-a-section"}}, "config.core"),
     ("env-without-name", {"workers": {"extraEnv": [{"value": "no name"}]}}, "workers.extraEnv[0].name"),
+    # image tags are strings: a YAML number is refused (3.10 would become 3.1)
+    ("image-tag-int", {"images": {"airflow": {"tag": 3}}}, "images.airflow.tag"),
+    ("image-tag-float", {"images": {"gitSync": {"tag": 3.10}}}, "images.gitSync.tag"),
+    ("postgres-image-tag-int", {"postgres": {"image": {"tag": 17}}}, "postgres.image.tag"),
+    ("image-tag-with-space", {"images": {"airflow": {"tag": "3.3.2 slim"}}}, "images.airflow.tag"),
     # unknown keys at several depths
     ("unknown-key-depth1", {"unknownTopLevel": True}, "unknownTopLevel"),
     ("unknown-key-depth2", {"scheduler": {"replicaCount": 2}}, "scheduler.replicaCount"),
@@ -253,3 +258,16 @@ def test_read_only_directory_keeps_the_original(tmp_path: Path) -> None:
     assert "the file is unchanged" in " ".join(result.stderr.split())
     assert after == before, "the file changed or a temporary file was left in a read-only directory"
     print(f"\n[R5] read-only directory: refused, original intact ({' '.join(result.stderr.split())[-120:]})")
+
+
+def test_unquoted_float_tag_is_refused_with_a_quoting_hint(helm, tmp_path: Path) -> None:
+    """`tag: 3.10` in YAML is the number 3.1: helm's schema check and airkube both refuse it, naming the key."""
+    path = tmp_path / "float-tag.yaml"
+    path.write_text("images:\n  airflow:\n    tag: 3.10\n")
+    rendered = helm.run("template", "airflow", str(AIRFLOW_CHART), "-f", str(path), check=False)
+    assert rendered.returncode != 0 and "/images/airflow/tag" in rendered.stderr, rendered.stderr
+    checked = _airkube("values", "validate", str(path))
+    output = " ".join((checked.stdout + checked.stderr).split())
+    assert checked.returncode == 1
+    assert "`images.airflow.tag` must be of type string, got number 3.1" in output, output
+    assert "write it in quotes" in output

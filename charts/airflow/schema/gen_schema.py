@@ -59,8 +59,13 @@ SECNAME = {"type": "string", "pattern": r"^$|^[a-z0-9{]([-a-z0-9.{}\[\] |\"$_]*[
 ABS_PATH = {"type": "string", "pattern": "^/"}
 
 
+# An image tag is a string: a YAML number would be read as one (`3.10` becomes 3.1), so numbers are refused.
+# Docker's tag grammar, optionally pinned by digest (`3.3.2@sha256:…`).
+TAG = {"type": "string", "pattern": r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}(@sha256:[a-f0-9]{64})?$"}
+
+
 def image():
-    return obj({"repository": {"type": "string", "minLength": 1}, "tag": {"type": ["string", "number"]}, "pullPolicy": PULL},
+    return obj({"repository": {"type": "string", "minLength": 1}, "tag": TAG, "pullPolicy": PULL},
                ["repository", "tag"])
 
 
@@ -125,7 +130,7 @@ SCHEMA_PROPS = {
         "type": "object",
         "properties": {
             "enabled": B, "fullnameOverride": S,
-            "image": {"type": "object", "properties": {"repository": S, "tag": {"type": ["string", "number"]}, "pullPolicy": PULL}},
+            "image": {"type": "object", "properties": {"repository": S, "tag": {"type": "string"}, "pullPolicy": PULL}},
             "auth": {"type": "object", "properties": {"username": {"type": "string", "minLength": 1},
                                                       "database": {"type": "string", "minLength": 1},
                                                       "existingSecret": S, "passwordKey": {"type": "string", "minLength": 1}}},

@@ -65,6 +65,15 @@ def _describe_expected(schema: dict[str, Any]) -> str:
     return str(expected)
 
 
+def _quote_hint(schema: dict[str, Any], value: Any) -> str:
+    """A YAML number where a string belongs (an image tag `3.10` reads as 3.1): tell the user to quote it."""
+    expected = schema.get("type")
+    wants_string = expected == "string" or (isinstance(expected, list) and "string" in expected)
+    if wants_string and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return "; write it in quotes (e.g. \"3.10\"): unquoted, YAML reads it as a number (3.10 becomes 3.1)"
+    return ""
+
+
 def _format(error: ValidationError, prefix: tuple[Any, ...]) -> list[Problem]:
     path = prefix + tuple(error.absolute_path)
     key = key_path(path)
@@ -88,7 +97,7 @@ def _format(error: ValidationError, prefix: tuple[Any, ...]) -> list[Problem]:
     if validator == "type":
         shown = "" if isinstance(value, (dict, list)) else f" {value!r}"
         return [Problem(key, f"`{key}` must be of type {_describe_expected(error.schema)}, "
-                             f"got {_type_name(value)}{shown}")]
+                             f"got {_type_name(value)}{shown}{_quote_hint(error.schema, value)}")]
     if validator == "enum":
         allowed = ", ".join(repr(v) for v in error.validator_value)
         return [Problem(key, f"`{key}` must be one of {allowed}; got {value!r}")]
@@ -135,7 +144,7 @@ def validate_values(chart: Chart, merged: dict[str, Any]) -> list[Problem]:
     for key, sub in chart.subcharts.items():
         if isinstance(merged.get(key), dict):
             problems.extend(schema_problems(sub.chart.schema, merged[key], (key,)))
-    return problems
+    return list(dict.fromkeys(problems))  # a subchart key checked by both schemas is reported once
 
 
 def schema_at(schema: dict[str, Any] | None, path: list[str]) -> dict[str, Any] | None:
