@@ -150,7 +150,7 @@ def test_migration_reports_every_change(migrated):
     assert "Volume(name, configs={...}) → k8s.V1Volume" in text
     assert "VolumeMount(...) → k8s.V1VolumeMount" in text
     assert "'failure-domain.beta.kubernetes.io/zone' → 'topology.kubernetes.io/zone'" in text
-    assert re.search(r"arguments=\['echo', '10'\]`.*bash -cx.*`arguments=\['echo 10'\]`", text)
+    assert re.search(r"arguments=\['echo', '10'\]` with `bash -cx` runs only .*`arguments=\['echo 10'\]`", text)
     assert "inserted a missing comma" in text
     assert "KubernetesOperator" in text  # the import that never existed
     assert "`matchExpressions` must be a list" in text
