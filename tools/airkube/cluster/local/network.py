@@ -49,6 +49,23 @@ def ensure_bridge(net: NetworkPlan) -> None:
     run(["ip", "route", "replace", str(net.service_cidr), "dev", net.bridge, "src", net.node_ip])
 
 
+# While the bridge is up its own routes (metric 0) win; when it is gone (`cluster down`, deleted, never made) this
+# route answers "no route to host" at once, so a stale kubeconfig's 10.88.0.1 never goes out via the default route.
+UNREACHABLE_METRIC = 4242
+
+
+def unreachable_routes(net: NetworkPlan) -> list[list[str]]:
+    """`ip route` argv that keep the node/pod subnet and the Service range on this machine (pure; unit-tested)."""
+    return [["ip", "route", "replace", "unreachable", str(cidr), "metric", str(UNREACHABLE_METRIC)]
+            for cidr in (net.pod_cidr, net.service_cidr)]
+
+
+def ensure_unreachable(net: NetworkPlan) -> None:
+    """Install the fallback routes; idempotent, kept across `cluster down` on purpose."""
+    for argv in unreachable_routes(net):
+        run(argv)
+
+
 def delete_bridge(net: NetworkPlan) -> bool:
     if not bridge_exists(net):
         return False

@@ -161,6 +161,7 @@ class LocalProvider(ClusterProvider):
             saved = self.layout.run / "sysctl.json"
             if not saved.exists():
                 saved.write_text(json.dumps(previous))
+            network.ensure_unreachable(self.layout.net)
             network.ensure_bridge(self.layout.net)
             network.ensure_guard(self.layout.net)
         for component in self._components():
@@ -299,6 +300,7 @@ class LocalProvider(ClusterProvider):
             shutil.rmtree(transient, ignore_errors=True)
         if network.delete_bridge(layout.net):
             say(f"deleted bridge {layout.net.bridge}")
+        network.ensure_unreachable(layout.net)  # nothing may route to the cluster's subnets off this machine
         chains = network.cleanup_iptables()
         if chains:
             say(f"removed {len(chains)} iptables chain(s)")
