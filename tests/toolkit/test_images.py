@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from airkube.errors import ConfigError
 from airkube.images import IMAGES, build_images
 from airkube.images import build as build_mod
 from airkube.images.oci import BlobStore, tree_members, verify_archive
@@ -39,7 +40,7 @@ def test_specs_pinned_full_refs():
 
 
 def test_unknown_image_is_a_clear_error():
-    with pytest.raises(ValueError, match="unknown image.*known: pause"):
+    with pytest.raises(ConfigError, match="unknown image.*known: pause"):
         build_images(["nope"])
 
 

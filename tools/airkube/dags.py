@@ -21,15 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from airkube.kube import restricted_security
+from .errors import DagsPushError
 
 DEFAULT_AIRFLOW_IMAGE = "apache/airflow:3.3.2"
 CHUNK = 60_000  # base64 characters per exec call (well below the 128 KiB argument limit)
 SMOKE_DAGS_DIR = Path(__file__).parent / "smoke" / "dags"
 GIT_ONLY_DAGS = frozenset({"smoke_git_sync.py"})
-
-
-class DagsPushError(RuntimeError):
-    """Pushing DAG files failed; the message says what to check."""
 
 
 @dataclass

@@ -21,12 +21,6 @@ from .values.chart import repo_root
 STEPS = ("cluster", "images", "install", "wait", "smoke")
 
 
-class StepFailed(RuntimeError):
-    def __init__(self, step: str, message: str):
-        super().__init__(f"step {step} failed: {message}")
-        self.step = step
-
-
 @dataclass(frozen=True)
 class DeployOptions:
     provider: str = "auto"

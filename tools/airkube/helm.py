@@ -21,10 +21,7 @@ from .values.edit import parse_assignment, parse_value
 from .values.schema import coalesce
 from .values.yamlio import plain
 from airkube.binaries import venv_tool
-
-
-class HelmError(RuntimeError):
-    """Helm failed; the message carries helm's own error text and what to do."""
+from .errors import HelmError
 
 
 def helm_executable() -> str:

@@ -11,12 +11,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 from airkube.binaries import venv_tool
+from .errors import PortForwardError
 
 _FORWARDING = re.compile(r"Forwarding from 127\.0\.0\.1:(\d+) ->")
-
-
-class PortForwardError(RuntimeError):
-    """The port-forward did not come up."""
 
 
 def kubectl_binary() -> str:

@@ -18,10 +18,7 @@ from .values.schema import merged_values
 from .values.rules import rule_problems
 from .values.schema import validate_values
 from .wait import Cluster, Snapshot, WaitResult, wait_for_release
-
-
-class ReleaseError(RuntimeError):
-    """Install or wait failed; the message names what failed and what to look at."""
+from .errors import ReleaseError
 
 
 def parse_timeout(text: str) -> float:

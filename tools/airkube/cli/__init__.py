@@ -3,11 +3,35 @@
 from __future__ import annotations
 
 import importlib
+import os
+from typing import Any
 
+import click
 import typer
+from typer.core import TyperGroup
+from rich.console import Console
+from rich.markup import escape
+
+from ..errors import AirkubeError
+
+
+
+class _AirkubeGroup(TyperGroup):
+    """Catches every `AirkubeError` once: one clean message on stderr, its exit code (traceback: AIRKUBE_DEBUG=1)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except AirkubeError as exc:
+            if os.environ.get("AIRKUBE_DEBUG") == "1":
+                raise
+            Console(stderr=True).print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True, highlight=False)
+            raise typer.Exit(exc.exit_code) from exc
+
 
 app = typer.Typer(
     name="airkube",
+    cls=_AirkubeGroup,
     help="Run Apache Airflow 3 on Kubernetes with the KubernetesExecutor: values, install, clusters, images, smoke DAGs.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,

@@ -61,11 +61,7 @@ def get_provider(name: ProviderName) -> ClusterProvider:
         raise
     from airkube.cluster.select import choose
 
-    try:
-        return choose(name.value).provider
-    except ClusterError as exc:
-        _fail(exc)
-        raise  # unreachable
+    return choose(name.value).provider
 
 
 def _fail(exc: Exception) -> None:
@@ -80,7 +76,7 @@ def up(provider: ProviderName = _PROVIDER_OPTION) -> None:
     started = time.monotonic()
     try:
         cluster.create()
-    except (ClusterError, RuntimeError, OSError) as exc:
+    except (RuntimeError, OSError) as exc:  # a failed host command: one line, no traceback
         _fail(exc)
     console.print(f"[bold green]cluster up[/] in {time.monotonic() - started:.1f}s — "
                   f"export KUBECONFIG={cluster.kubeconfig()}")
@@ -97,7 +93,7 @@ def down(provider: ProviderName = _PROVIDER_OPTION,
             cluster.delete(purge=purge)  # type: ignore[call-arg]
         else:
             cluster.delete()
-    except (ClusterError, RuntimeError, OSError) as exc:
+    except (RuntimeError, OSError) as exc:  # a failed host command: one line, no traceback
         _fail(exc)
     console.print("[bold]cluster down[/]")
 
@@ -130,7 +126,7 @@ def kubeconfig(provider: ProviderName = _PROVIDER_OPTION) -> None:
     """Print the path of the cluster's kubeconfig."""
     path = get_provider(provider).kubeconfig()
     if not path.exists():
-        _fail(ClusterError(f"{path} does not exist yet: run `airkube cluster up --provider {provider.value}`"))
+        raise ClusterError(f"{path} does not exist yet: run `airkube cluster up --provider {provider.value}`")
     print(path)
 
 

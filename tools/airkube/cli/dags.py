@@ -32,15 +32,11 @@ def push(
     kubeconfig: Optional[str] = typer.Option(None, "--kubeconfig"),
 ) -> None:
     """Copy DAG files into the dags PVC through a short-lived non-root pod (uid 50000)."""
-    from airkube.dags import DagsPushError, push_dags
+    from airkube.dags import push_dags
 
     core, _ = _clients(kubeconfig, kube_context)
-    try:
-        result = push_dags(src, namespace=namespace, claim=claim, release=release, image=image,
-                           sub_path=sub_path, dest=dest, exclude=exclude or (), core=core)
-    except DagsPushError as exc:
-        Console(stderr=True).print(f"[red]error:[/] {exc}")
-        raise typer.Exit(1) from exc
+    result = push_dags(src, namespace=namespace, claim=claim, release=release, image=image,
+                       sub_path=sub_path, dest=dest, exclude=exclude or (), core=core)
     Console().print(f"pushed {len(result.files)} file(s) into PVC {result.claim} ({namespace}): {', '.join(result.files)}")
 
 
@@ -54,16 +50,12 @@ def git_server(
     kubeconfig: Optional[str] = typer.Option(None, "--kubeconfig"),
 ) -> None:
     """Start (or reuse) an in-cluster git server, commit DAGs to `main`, print the URL for dags.gitSync.repo."""
-    from airkube.smoke.gitserver import GitServerError, ensure_git_server, push_to_git_server
+    from airkube.smoke.gitserver import ensure_git_server, push_to_git_server
     from airkube.smoke.runner import SMOKE_DAGS_DIR
 
     core, apps = _clients(kubeconfig, kube_context)
-    try:
-        server, pod = ensure_git_server(namespace=namespace, image=image, name=name, core=core, apps=apps)
-        sha = push_to_git_server(src or SMOKE_DAGS_DIR, server, pod, core=core)
-    except GitServerError as exc:
-        Console(stderr=True).print(f"[red]error:[/] {exc}")
-        raise typer.Exit(1) from exc
+    server, pod = ensure_git_server(namespace=namespace, image=image, name=name, core=core, apps=apps)
+    sha = push_to_git_server(src or SMOKE_DAGS_DIR, server, pod, core=core)
     Console(stderr=True).print(f"committed {sha} to branch main; set dags.gitSync.repo to:")
     print(server.url)
 

@@ -9,7 +9,6 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from ..cluster.base import ClusterError
 from ..cluster.select import PROVIDERS
 from ..deploy import DeployOptions, deploy
 
@@ -34,11 +33,7 @@ def register(app: typer.Typer) -> None:
         console = Console()
         options = DeployOptions(provider, tuple(files), tuple(sets), release, namespace, kube_context, timeout,
                                 smoke=not no_smoke)
-        try:
-            report = deploy(console, options)
-        except ClusterError as exc:
-            Console(stderr=True).print("[red]error:[/] " + escape(str(exc)), soft_wrap=True)
-            raise typer.Exit(1) from exc
+        report = deploy(console, options)
         if not report.ok:
             failed = next(s for s in report.steps if s.status == "failed")
             Console(stderr=True).print(f"[red bold]deploy failed at step {failed.name}:[/] " + escape(failed.detail),

@@ -8,6 +8,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ..errors import AirkubeError
+
 app = typer.Typer(help="Build OCI image archives (pause, coredns, bash, airflow, postgres, git-sync) without Docker.",
                   no_args_is_help=True)
 
@@ -23,8 +25,8 @@ def build(
     console = Console()
     try:
         paths = build_images(names or None, force=force)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from exc
+    except AirkubeError:
+        raise
     except Exception as exc:  # noqa: BLE001 - one readable line instead of a traceback
         console.print(f"[red]image build failed:[/] {exc}")
         raise typer.Exit(1) from exc

@@ -8,9 +8,8 @@ from typing import List, Optional
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 
-from ..helm import Helm, HelmError, Target, ValuesInput
+from ..helm import Helm, Target, ValuesInput
 from ..release import InstallRequest, ReleaseError, install
 
 FILES = typer.Option([], "-f", "--values", help="Values file (repeatable, later files win)")
@@ -28,21 +27,12 @@ def _target(release: str, namespace: str, context: Optional[str], kubeconfig: Op
     return Target(release, namespace, context, kubeconfig, chart, timeout)
 
 
-def _fail(message: str, code: int = 1) -> None:
-    Console(stderr=True).print("[red]error:[/] " + escape(message), soft_wrap=True)
-    raise typer.Exit(code)
-
-
 def _install(files: List[Path], sets: List[str], namespace: str, release: str, context: Optional[str],
              kubeconfig: Optional[Path], timeout: str, dry_run: bool, no_wait: bool, chart: Optional[Path]) -> None:
     console = Console()
     request = InstallRequest(_target(release, namespace, context, kubeconfig, timeout, chart),
                              ValuesInput(tuple(files), tuple(sets)), dry_run=dry_run, wait=not no_wait)
-    try:
-        rendered = install(console, request)
-    except (ReleaseError, HelmError) as exc:
-        _fail(str(exc))
-        return
+    rendered = install(console, request)
     if dry_run:
         for manifest in rendered.manifests:
             meta = manifest.get("metadata") or {}
@@ -75,11 +65,8 @@ def register(app: typer.Typer) -> None:
                       kubeconfig: Optional[Path] = KUBECONFIG, timeout: str = TIMEOUT,
                       chart: Optional[Path] = CHART) -> None:
         """Uninstall the release (kept Secrets and PVCs stay; delete them by hand to start from scratch)."""
-        try:
-            helm = Helm(_target(release, namespace, kube_context, kubeconfig, timeout, chart))
-            asyncio.run(helm.uninstall())
-        except HelmError as exc:
-            _fail(str(exc))
+        helm = Helm(_target(release, namespace, kube_context, kubeconfig, timeout, chart))
+        asyncio.run(helm.uninstall())
         Console().print(f"release {release} uninstalled from namespace {namespace}")
 
     @app.command("status")
@@ -89,14 +76,9 @@ def register(app: typer.Typer) -> None:
         from ..release import snapshot_table
         from ..wait import Cluster, take_snapshot
 
-        try:
-            current = asyncio.run(Helm(_target(release, namespace, kube_context, kubeconfig, "5m", chart)).status())
-        except HelmError as exc:
-            _fail(str(exc))
-            return
+        current = asyncio.run(Helm(_target(release, namespace, kube_context, kubeconfig, "5m", chart)).status())
         if current is None:
-            _fail(f"release {release} is not installed in namespace {namespace}")
-            return
+            raise ReleaseError(f"release {release} is not installed in namespace {namespace}")
         console = Console()
         console.print(f"release {current.release} revision {current.revision}: {current.status}")
         snapshot = take_snapshot(Cluster.connect(kubeconfig, kube_context), namespace, release)

@@ -11,8 +11,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from ..values import Chart, ChartNotFound, EditError, edit_file, validate_files
-from ..values.generate import DAGS, LOGS, PROFILES, Options, OptionsError, as_document, generate
+from ..values import Chart, edit_file, validate_files
+from ..values.generate import DAGS, LOGS, PROFILES, Options, as_document, generate
 from ..values.validate import check_documents
 from ..fsutil import atomic_write
 
@@ -22,13 +22,9 @@ EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
 
 def _chart(chart: Optional[Path]) -> Chart:
-    try:
-        found = Chart(chart) if chart else Chart.find("airflow")
-        found.metadata  # noqa: B018 - fail early when Chart.yaml is missing
-        return found
-    except ChartNotFound as exc:
-        _error(Console(stderr=True), str(exc))
-        raise typer.Exit(EXIT_USAGE) from exc
+    found = Chart(chart) if chart else Chart.find("airflow")
+    found.metadata  # noqa: B018 - fail early (ChartNotFound, exit 2) when Chart.yaml is missing
+    return found
 
 
 def _error(console: Console, text: str) -> None:
@@ -60,12 +56,7 @@ def new(
     err = Console(stderr=True)
     options = Options(profile, dags, logs, git_repo, git_branch, git_subpath, git_ssh_secret,  # type: ignore[arg-type]
                       git_known_hosts, logs_url, logs_conn_secret, s3_endpoint, external_db_secret)
-    try:
-        options.check()
-    except OptionsError as exc:
-        for line in str(exc).splitlines():
-            _error(err, line)
-        raise typer.Exit(EXIT_USAGE) from exc
+    options.check()  # OptionsError: exit 2
     if output.exists() and not force:
         _error(err, f"{output} exists; pass --force to overwrite it")
         raise typer.Exit(EXIT_USAGE)
@@ -107,10 +98,7 @@ def _edit(file: Path, chart: Optional[Path], assignments: list[str] = [], unsets
         _error(err, f"{file} does not exist (create one with `airkube values new`)")
         raise typer.Exit(EXIT_USAGE)
     try:
-        result = edit_file(file, _chart(chart), assignments, unsets)
-    except EditError as exc:
-        _error(err, str(exc))
-        raise typer.Exit(EXIT_INVALID) from exc
+        result = edit_file(file, _chart(chart), assignments, unsets)  # EditError: exit 1
     except OSError as exc:  # the atomic write failed (read-only directory, disk full, ...): nothing was replaced
         _error(err, f"{file}: could not write the edit ({exc.strerror or exc}); the file is unchanged")
         raise typer.Exit(EXIT_INVALID) from exc

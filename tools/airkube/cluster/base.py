@@ -5,10 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-
-
-class ClusterError(RuntimeError):
-    """A provider could not do what was asked; the message says what to do about it."""
+from ..errors import ClusterError
 
 
 @dataclass(frozen=True)

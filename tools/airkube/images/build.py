@@ -18,6 +18,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from airkube.images import builders, oci, rootfs
 from airkube.images.oci import BlobStore
+from airkube.errors import ConfigError
 from airkube.images.specs import IMAGES, ImageSpec
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -107,7 +108,7 @@ def _resolve(names: list[str] | None) -> list[str]:
         return [name for name, spec in IMAGES.items() if spec.default]
     unknown = [n for n in names if n not in IMAGES]
     if unknown:
-        raise ValueError(f"unknown image(s) {', '.join(unknown)}; known: {', '.join(IMAGES)}")
+        raise ConfigError(f"unknown image(s) {', '.join(unknown)}; known: {', '.join(IMAGES)}")
     return list(dict.fromkeys(names))
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from airkube.images.oci import BlobStore, Layer, tree_members
+from ..errors import HostToolMissing
 
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
 DEBIAN_SECURITY = "http://deb.debian.org/debian-security"
@@ -41,10 +42,6 @@ APT_NORECOMMENDS = 'APT::Install-Recommends "false";\nAPT::Install-Suggests "fal
 EMPTY_DIRS = ("dev", "proc", "sys", "run", "tmp", "var/tmp", "var/cache/apt/archives/partial")
 
 Log = Callable[[str], None]
-
-
-class HostToolMissing(RuntimeError):
-    pass
 
 
 def ensure_host_tools(tools: dict[str, str], log: Log) -> None:

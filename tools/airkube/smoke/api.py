@@ -13,15 +13,7 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
-
-
-class AirflowAPIError(RuntimeError):
-    """The REST API answered with an error status (or not at all)."""
-
-    def __init__(self, message: str, status: int | None = None, body: str = "") -> None:
-        super().__init__(message)
-        self.status = status
-        self.body = body
+from ..errors import AirflowAPIError
 
 
 @dataclass

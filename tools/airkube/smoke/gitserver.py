@@ -22,15 +22,12 @@ from typing import Any
 
 from airkube.dags import build_tar, collect_files, exec_in_pod, upload_bytes
 from airkube.kube import restricted_security
+from ..errors import GitServerError
 
 DEFAULT_GIT_IMAGE = "airkube.local/git-sync:v4.4.2"
 DEFAULT_NAME = "airkube-git"
 GIT_PORT = 9418
 LABELS = {"app.kubernetes.io/name": "airkube-git", "app.kubernetes.io/managed-by": "airkube"}
-
-
-class GitServerError(RuntimeError):
-    """The git server could not be created or written to."""
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from typing import Any, Literal
 from airkube.smoke.api import AirflowAPIError, AirflowClient
 from airkube.smoke.fixtures import EXPECTED_EVIDENCE, FixtureOptions, ensure_fixtures
 from airkube.smoke.report import DagResult, SmokeResult, TaskResult, parse_evidence
+from ..errors import SmokeError
 
 SMOKE_DAGS_DIR = Path(__file__).parent / "dags"
 DEFAULT_BASH_IMAGE = "docker.io/library/bash:5.2"
@@ -30,10 +31,6 @@ GIT_DAGS = ("smoke_git_sync",)
 ALL_DAGS = BASE_DAGS + GIT_DAGS
 TERMINAL_RUN = {"success", "failed"}
 Delivery = Literal["auto", "pvc", "git", "image", "none"]
-
-
-class SmokeError(RuntimeError):
-    """The smoke run could not even start (no api-server, no credentials, DAGs not parsed, ...)."""
 
 
 @dataclass(frozen=True)

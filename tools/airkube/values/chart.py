@@ -12,10 +12,7 @@ from typing import Any
 from ruamel.yaml import YAML
 
 from .yamlio import plain
-
-
-class ChartNotFound(FileNotFoundError):
-    pass
+from ..errors import ChartNotFound
 
 
 def repo_root(start: Path | None = None) -> Path:

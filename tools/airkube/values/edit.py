@@ -18,10 +18,7 @@ from .validate import check_documents
 from airkube.fsutil import atomic_write
 
 from .yamlio import load, render
-
-
-class EditError(ValueError):
-    """The edit was refused; the file is unchanged. The message names the file and key."""
+from ..errors import EditError, ValuesError
 
 
 @dataclass(frozen=True)
@@ -268,7 +265,7 @@ def edit_file(path: Path, chart: Chart, assignments: list[str] = (), unsets: lis
     """Apply `key=value` assignments and key removals; validate; write atomically. Raises EditError."""
     try:
         doc = load(path)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValuesError) as exc:
         raise EditError(str(exc)) from exc
     before = check_documents(chart, [doc])
     for text in assignments:

@@ -11,6 +11,7 @@ from ruamel.yaml.comments import CommentedMap
 from .chart import Chart
 from .schema import merged_values
 from .yamlio import Document, dump
+from ..errors import OptionsError
 
 Profile = Literal["kind", "local", "cluster"]
 DagsSource = Literal["pvc", "git-sync", "image"]
@@ -27,10 +28,6 @@ LOCAL_IMAGES = {
     "postgres": ("airkube.local/postgres", "17"),
     "git-sync": ("airkube.local/git-sync", "v4.4.2"),
 }
-
-
-class OptionsError(ValueError):
-    """Flags that contradict each other; the message says which and what to pass instead."""
 
 
 @dataclass(frozen=True)

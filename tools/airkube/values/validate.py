@@ -10,6 +10,7 @@ from .chart import Chart
 from .problems import Problem
 from .rules import rule_problems
 from .schema import merged_values, validate_values
+from ..errors import ValuesError
 from .yamlio import Document, load, plain
 
 
@@ -44,7 +45,7 @@ def validate_files(chart: Chart, paths: list[Path], merge: bool = False) -> list
     for path in paths:
         try:
             docs.append(load(path))
-        except (OSError, ValueError) as exc:
+        except (OSError, ValuesError) as exc:
             problems.append(Problem("<file>", str(exc).removeprefix(f"{path}: "), file=str(path)))
     if merge:
         return problems + (check_documents(chart, docs) if docs else [])

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..errors import ValuesError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from collections import Counter
@@ -70,18 +71,18 @@ def guess_indent(text: str) -> tuple[int, int]:
 
 
 def load(path: Path) -> Document:
-    """Load a values file; an empty (or comment-only) file is an empty mapping. ValueError for non-mappings."""
+    """Load a values file; an empty (or comment-only) file is an empty mapping. ValuesError for non-mappings."""
     text = path.read_text(encoding="utf-8")
     try:
         indent, bsi = guess_indent(text)
         yaml = make_yaml(indent or 2, bsi or 0)
         data = yaml.load(text) if text.strip() else None
     except Exception as exc:  # ruamel raises many parser error types
-        raise ValueError(f"{path}: not valid YAML: {exc}") from exc
+        raise ValuesError(f"{path}: not valid YAML: {exc}") from exc
     if data is None:
         data = CommentedMap()
     if not isinstance(data, CommentedMap):
-        raise ValueError(f"{path}: a values file must be a mapping at the top level, found {type(data).__name__}")
+        raise ValuesError(f"{path}: a values file must be a mapping at the top level, found {type(data).__name__}")
     return Document(path, text, data, indent or 2, bsi or 0)
 
 
