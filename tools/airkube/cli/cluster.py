@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import importlib
+import os
 import time
 from enum import Enum
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from rich.status import Status
 from rich.table import Table
 
+from airkube.cluster import kubeconfig as kubeconfig_merge
 from airkube.cluster.base import ClusterError, ClusterProvider
+from airkube.progress import Heartbeat
 
 app = typer.Typer(help="Bring a Kubernetes cluster up or down (local: Docker-free, real v1.34).",
                   no_args_is_help=True)
@@ -27,22 +32,41 @@ _PROVIDER_OPTION = typer.Option(ProviderName.local, "--provider", "-p", help="wh
 
 
 class RichReporter:
-    """Progress of LocalProvider steps on the console."""
+    """Progress of LocalProvider steps: a spinner on a terminal; off a terminal (CI, a log file) a line when a step
+    starts and, while it runs quietly, one every AIRKUBE_HEARTBEAT_S (20 s) with the time elapsed."""
 
     def __init__(self) -> None:
-        self._status = None
+        self._status: Status | None = None
+        self._beat: Heartbeat | None = None
 
     def start(self, step: str) -> None:
-        self._status = console.status(f"[bold]{step}[/] …")
-        self._status.start()
+        self._stop()
+        if console.is_terminal:
+            self._status = console.status(f"[bold]{escape(step)}[/] …")
+            self._status.start()
+        else:
+            console.print(f"… {escape(step)}", highlight=False)
+            self._beat = Heartbeat(step, self._say).start()
 
     def done(self, step: str, seconds: float) -> None:
-        if self._status:
-            self._status.stop()
-        console.print(f"[green]✓[/] {step} [dim]({seconds:.1f}s)[/]")
+        self._stop()
+        console.print(f"[green]✓[/] {escape(step)} [dim]({seconds:.1f}s)[/]", highlight=False)
 
     def note(self, text: str) -> None:
-        console.print(f"  [dim]{text}[/]")
+        if self._beat is not None:
+            self._beat.touch()
+        self._say(text)
+
+    def _say(self, text: str) -> None:
+        console.print(f"  [dim]{escape(text)}[/]", highlight=False)
+
+    def _stop(self) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
+        if self._beat is not None:
+            self._beat.stop()
+            self._beat = None
 
 
 def get_provider(name: ProviderName) -> ClusterProvider:
@@ -70,16 +94,23 @@ def _fail(exc: Exception) -> None:
 
 
 @app.command()
-def up(provider: ProviderName = _PROVIDER_OPTION) -> None:
+def up(provider: ProviderName = _PROVIDER_OPTION,
+       no_kubeconfig: bool = typer.Option(False, "--no-kubeconfig",
+                                          help="local: do not merge context airkube-local into ~/.kube/config "
+                                               "(or $KUBECONFIG's first file); same as AIRKUBE_NO_KUBECONFIG=1")) -> None:
     """Create the cluster (idempotent) and wait until the node is Ready and CoreDNS is available."""
+    if no_kubeconfig:
+        os.environ["AIRKUBE_NO_KUBECONFIG"] = "1"
     cluster = get_provider(provider)
     started = time.monotonic()
     try:
         cluster.create()
     except (RuntimeError, OSError) as exc:  # a failed host command: one line, no traceback
         _fail(exc)
+    context = cluster.kube_context()
     console.print(f"[bold green]cluster up[/] in {time.monotonic() - started:.1f}s — "
-                  f"export KUBECONFIG={cluster.kubeconfig()}")
+                  + (f"kubectl context {context}" if context and kubeconfig_merge.wanted() else
+                     f"export KUBECONFIG={cluster.kubeconfig()}"))
 
 
 @app.command()

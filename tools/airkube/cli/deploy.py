@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import List, Optional
 
@@ -25,8 +26,12 @@ def register(app: typer.Typer) -> None:
         kube_context: Optional[str] = typer.Option(None, "--kube-context", help="With --provider existing/auto"),
         timeout: str = typer.Option("15m", "--timeout", help="Readiness timeout (600, 90s, 15m)"),
         no_smoke: bool = typer.Option(False, "--no-smoke", help="Stop after the release is ready"),
+        no_kubeconfig: bool = typer.Option(False, "--no-kubeconfig", help="local: do not merge context "
+                                           "airkube-local into ~/.kube/config (same as AIRKUBE_NO_KUBECONFIG=1)"),
     ) -> None:
         """Cluster (created if missing) → images → install → wait → smoke DAGs; a table of step times at the end."""
+        if no_kubeconfig:
+            os.environ["AIRKUBE_NO_KUBECONFIG"] = "1"
         if provider not in PROVIDERS:
             Console(stderr=True).print(f"[red]error:[/] --provider must be one of {', '.join(PROVIDERS)}")
             raise typer.Exit(2)

@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from ...progress import Heartbeat
+from .. import kubeconfig as user_kubeconfig
 from ..base import ClusterError, ClusterProvider, ComponentStatus
 from . import addons, binaries, config, host_deps, mounts, network, pki, processes
 from .layout import Layout
@@ -23,16 +25,32 @@ CGROUP_ROOT = Path("/sys/fs/cgroup")
 
 
 class Reporter:
-    """Progress sink: `start(step)` then `done(step, seconds)`; `note(text)` for anything else."""
+    """Progress sink: `start(step)` then `done(step, seconds)`; `note(text)` for anything else. Plain lines, so a
+    log file shows them too; a step quiet for AIRKUBE_HEARTBEAT_S (20 s) says it still runs, with the time."""
+
+    _beat: Heartbeat | None = None
 
     def start(self, step: str) -> None:
+        self._stop_beat()
         print(f"… {step}", flush=True)
+        self._beat = Heartbeat(step, self._say).start()
 
     def done(self, step: str, seconds: float) -> None:
+        self._stop_beat()
         print(f"✓ {step} ({seconds:.1f}s)", flush=True)
 
     def note(self, text: str) -> None:
+        if self._beat is not None:
+            self._beat.touch()
+        self._say(text)
+
+    def _say(self, text: str) -> None:
         print(f"  {text}", flush=True)
+
+    def _stop_beat(self) -> None:
+        if self._beat is not None:
+            self._beat.stop()
+            self._beat = None
 
 
 @dataclass(frozen=True)
@@ -49,10 +67,11 @@ class LocalProvider(ClusterProvider):
     name = "local"
 
     def __init__(self, layout: Layout | None = None, reporter: Reporter | None = None,
-                 load_base_images: bool = True) -> None:
+                 load_base_images: bool = True, merge_kubeconfig: bool | None = None) -> None:
         self.layout = layout or Layout.from_env()
         self.reporter = reporter or Reporter()
         self.load_base_images = load_base_images
+        self.merge_kubeconfig = merge_kubeconfig  # None: unless AIRKUBE_NO_KUBECONFIG is set
         self.timings: dict[str, float] = {}
 
     # --- helpers ---------------------------------------------------------------------------------------
@@ -139,6 +158,7 @@ class LocalProvider(ClusterProvider):
             with self._step("add-ons"):
                 self._apply_addons()
             self._wait_cluster()
+            user_kubeconfig.after_up(self.kubeconfig(), self.reporter.note, self.merge_kubeconfig)
             return
         if not any(processes.alive(self.layout.pid_file(c.name)) for c in self._components()):
             with self._step("clean leftovers of a previous run"):
@@ -149,7 +169,7 @@ class LocalProvider(ClusterProvider):
                 self.reporter.note(f"installed {', '.join(installed)}")
             network.check_iptables()
         with self._step("binaries (scripts/build-go.sh, cached)"):
-            binaries.ensure(self.layout)
+            binaries.ensure(self.layout, say=self.reporter.note)
         with self._step("state dir, certificates, kubeconfigs, configs"):
             for path in self.layout.dirs():
                 path.mkdir(parents=True, exist_ok=True)
@@ -173,6 +193,7 @@ class LocalProvider(ClusterProvider):
         self.timings["total"] = time.monotonic() - started
         (self.layout.run / "timings.json").write_text(json.dumps(self.timings, indent=2))
         self.reporter.note(f"cluster up in {self.timings['total']:.1f}s; kubeconfig: {self.kubeconfig()}")
+        user_kubeconfig.after_up(self.kubeconfig(), self.reporter.note, self.merge_kubeconfig)
 
     def _start(self, component: config.Component) -> None:
         pid_file, log_file = self.layout.pid_file(component.name), self.layout.log_file(component.name)
@@ -261,6 +282,7 @@ class LocalProvider(ClusterProvider):
 
     # --- delete --------------------------------------------------------------------------------------------
     def delete(self, purge: bool = False) -> None:
+        user_kubeconfig.before_down(self.kubeconfig(), self.layout.net.apiserver_url, self.reporter.note)
         with self._step("stop cluster"):
             self._teardown(quiet=False)
         if purge:
