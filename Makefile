@@ -6,7 +6,8 @@ AIRKUBE := $(VENV)/bin/airkube
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 PYTEST_FAST := $(PY) -m pytest tests/charts tests/toolkit tests/airflow
 
-.PHONY: help setup test test-helm3 e2e reliability deploy deploy-kind deploy-local images cluster-up cluster-down \
+.PHONY: help setup test test-helm3 e2e e2e-kind reliability deploy deploy-kind deploy-local images cluster-up cluster-down \
+        docker-up docker-down \
         bench bench-render chart-docs clean
 
 help:  ## list targets
@@ -25,8 +26,18 @@ e2e: setup  ## real-cluster suite: local cluster, images, install, smoke DAGs, u
 deploy: setup  ## cluster (kind if Docker answers, else local, else current context) → images → install → smoke
 	$(AIRKUBE) deploy
 
-deploy-kind: setup  ## kind cluster → install → smoke
+e2e-kind: setup  ## kind suite: private Docker engine, offline node image, 3-node kind, images, install, smoke, helm test
+	$(PY) -m pytest tests/e2e_kind -v
+
+deploy-kind: setup  ## kind cluster (3 nodes; private Docker engine if none answers) → images → install → smoke
+	@docker info >/dev/null 2>&1 || $(AIRKUBE) docker up
 	$(AIRKUBE) deploy --provider kind
+
+docker-up: setup  ## airkube's private Docker engine for kind (Debian docker.io on /run/airkube-docker/docker.sock)
+	$(AIRKUBE) docker up
+
+docker-down:  ## stop the private Docker engine (kind clusters on it go with it)
+	$(AIRKUBE) docker down
 
 deploy-local: setup  ## local (Docker-free) cluster → images → install → smoke
 	$(AIRKUBE) deploy --provider local

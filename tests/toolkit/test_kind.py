@@ -54,12 +54,38 @@ def test_rendered_config_decodes_and_is_local_only(kind_checker: Path, tmp_path:
     from ruamel.yaml import YAML
 
     data = YAML(typ="safe").load(text)
-    (node,) = data["nodes"]  # one control-plane node
-    assert node["role"] == "control-plane"
-    mounts = {m["containerPath"]: m["hostPath"] for m in node["extraMounts"]}
-    assert mounts == {"/airkube/dags": str(tmp_path / ".state/kind/dags"), "/airkube/logs": str(tmp_path / ".state/kind/logs")}
+    assert [n["role"] for n in data["nodes"]] == ["control-plane", "worker", "worker"]
+    zones = [n["labels"]["topology.kubernetes.io/zone"] for n in data["nodes"]]
+    assert len(set(zones)) == 3, zones
+    for node in data["nodes"]:  # every node mounts the same host dirs: the hostPath volumes are shared
+        mounts = {m["containerPath"]: m["hostPath"] for m in node["extraMounts"]}
+        assert mounts == {"/airkube/dags": str(tmp_path / ".state/kind/dags"),
+                          "/airkube/logs": str(tmp_path / ".state/kind/logs")}
     assert dirs == [tmp_path / ".state/kind/dags", tmp_path / ".state/kind/logs"]
-    assert all(p["listenAddress"] == "127.0.0.1" for p in node["extraPortMappings"])
+    (plane,) = [n for n in data["nodes"] if "extraPortMappings" in n]
+    assert plane["role"] == "control-plane"
+    assert all(p["listenAddress"] == "127.0.0.1" for p in plane["extraPortMappings"])
+
+
+@pytest.mark.parametrize("nodes", [1, 2, 5])
+def test_resized_config_decodes_with_one_zone_per_node(kind_checker: Path, tmp_path: Path, nodes: int) -> None:
+    text, _ = render_config(STATIC, tmp_path, nodes=nodes, publish_ports=False)
+    rendered = tmp_path / "kind.yaml"
+    rendered.write_text(text)
+    result = check(kind_checker, rendered)
+    assert result.returncode == 0, result.stderr
+    from ruamel.yaml import YAML
+
+    data = YAML(typ="safe").load(text)
+    assert [n["role"] for n in data["nodes"]] == ["control-plane"] + ["worker"] * (nodes - 1)
+    zones = [n["labels"]["topology.kubernetes.io/zone"] for n in data["nodes"]]
+    assert len(set(zones)) == nodes
+    assert not any("extraPortMappings" in n for n in data["nodes"])
+
+
+def test_resize_refuses_zero_nodes(tmp_path: Path) -> None:
+    with pytest.raises(ClusterError, match="--nodes must be at least 1"):
+        render_config(STATIC, tmp_path, nodes=0)
 
 
 def test_checker_rejects_unknown_fields(kind_checker: Path, tmp_path: Path) -> None:
@@ -86,8 +112,12 @@ class Recorder:
         return subprocess.CompletedProcess(argv, 0, out, "")
 
 
+NODE_IMAGE = "kindest/node:v1.34.0"
+
+
 def _provider(tmp_path: Path, runner: Recorder) -> KindProvider:
-    return KindProvider(KindSettings(name="airkube", config=STATIC, state_dir=tmp_path / "state", kind="/bin/kind"), runner)
+    return KindProvider(KindSettings(name="airkube", config=STATIC, state_dir=tmp_path / "state", kind="/bin/kind",
+                                     image=NODE_IMAGE), runner)
 
 
 def test_command_plan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -100,7 +130,7 @@ def test_command_plan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         ["/bin/kind", "get", "clusters"],
         ["/bin/kind", "get", "clusters"],
         ["/bin/kind", "create", "cluster", "--name", "airkube", "--config", str(state / "kind-cluster.yaml"),
-         "--kubeconfig", str(state / "kubeconfig"), "--wait", "120s"],
+         "--kubeconfig", str(state / "kubeconfig"), "--image", NODE_IMAGE, "--wait", "300s"],
     ]
     assert (state / "kind-cluster.yaml").is_file() and (tmp_path / ".state/kind/dags").is_dir()
     assert provider.kube_context() == "kind-airkube" and provider.kubeconfig() == state / "kubeconfig"

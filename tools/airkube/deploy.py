@@ -85,7 +85,8 @@ class Deployer:
                       self.provider.kubeconfig(), None, self.options.timeout)
 
     def value_files(self) -> tuple[Path, ...]:
-        return tuple(values_files_for(self.provider.name, repo_root())) + self.options.files
+        extra = tuple(getattr(self.provider, "extra_value_files", lambda: [])())  # kind offline: local images
+        return tuple(values_files_for(self.provider.name, repo_root())) + extra + self.options.files
 
     # -- steps -------------------------------------------------------------------------------------
     def cluster(self) -> str | None:
@@ -95,8 +96,8 @@ class Deployer:
         return f"{self.provider.name} cluster created"
 
     def images(self) -> str | None:
-        if self.provider.name != "local":
-            return None  # kind/existing pull the images named in the values
+        if self.provider.name != "local" and not getattr(self.provider, "offline", lambda: False)():
+            return None  # kind (kindest/node) / existing pull the images named in the values
         from .images import build_images  # the images module is optional until the local provider is used
 
         archives = build_images(console=self.console)

@@ -42,6 +42,7 @@ _PARTS: dict[str, str | None] = {
     "values": "values",
     "release": None,  # install / upgrade / uninstall / status
     "cluster": "cluster",
+    "docker": "docker",
     "images": "images",
     "dags": "dags",
     "smoke": None,  # smoke

@@ -1,7 +1,15 @@
-"""The `kind` provider: a one-node kind cluster from scripts/kind-cluster.yaml, driven through the kind CLI."""
+"""The `kind` provider: a multi-node kind cluster from scripts/kind-cluster.yaml, driven through the kind CLI.
+
+Which engine and node image: with a normal Docker (DOCKER_HOST unset or pointing elsewhere) kind uses its
+default kindest/node image unless `--image` is given. With airkube's private engine (`airkube docker up`,
+scripts/docker-engine.sh: no registry reachable) the node image is built here, offline
+(airkube.cluster.kind_node_image), and kind runs on the engine's network `airkube-kind`.
+"""
 
 from __future__ import annotations
 
+import copy
+import os
 import shutil
 import subprocess
 import sys
@@ -20,12 +28,26 @@ Runner = Callable[[list[str]], subprocess.CompletedProcess]
 
 
 def run(argv: list[str]) -> subprocess.CompletedProcess:
-    return subprocess.run(argv, capture_output=True, text=True)
+    from .docker import engine_env
+
+    return subprocess.run(argv, capture_output=True, text=True, env=engine_env())
 
 
 def kind_executable() -> str | None:
     beside = Path(sys.executable).parent / "kind"
-    return str(beside) if beside.exists() else shutil.which("kind")
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("kind")
+    if found:
+        return found
+    from .docker import KIND_VERSION
+
+    cached = Path(os.environ.get("AIRKUBE_CACHE", Path.home() / ".cache" / "airkube")) / "bin" / f"kind-{KIND_VERSION}.d" / "kind"
+    return str(cached) if cached.exists() else None
+
+
+BUILD_IMAGE = "airkube"  # --image airkube: build the offline node image here (the default on the private engine)
+ZONE_LABEL = "topology.kubernetes.io/zone"
 
 
 @dataclass(frozen=True)
@@ -33,8 +55,12 @@ class KindSettings:
     name: str = "airkube"
     config: Path | None = None  # default: <repo>/scripts/kind-cluster.yaml
     state_dir: Path | None = None  # default: <repo>/.state/kind (rendered config, kubeconfig, host dirs)
-    kind: str | None = None  # kind binary; default: .venv/bin/kind or PATH
-    wait: str = "120s"
+    kind: str | None = None  # kind binary; default: .venv/bin/kind, PATH, or the cached Go build
+    wait: str = "300s"
+    nodes: int | None = None  # total nodes (1 control plane + N-1 workers); default: as in the config
+    image: str | None = None  # node image; None: kind's default, or the offline build on the private engine
+    mount_base: Path | None = None  # relative extraMounts hostPaths resolve here; default: the checkout
+    publish_ports: bool = True  # False drops extraPortMappings (a second cluster beside `make deploy-kind`)
 
     def resolved(self) -> "KindSettings":
         root = repo_root() if self.config is None or self.state_dir is None else None
@@ -44,22 +70,61 @@ class KindSettings:
             state_dir=self.state_dir or root / ".state" / "kind",  # type: ignore[operator]
             kind=self.kind or kind_executable(),
             wait=self.wait,
+            nodes=self.nodes if self.nodes is not None else _env_int("AIRKUBE_KIND_NODES"),
+            image=self.image or os.environ.get("AIRKUBE_KIND_IMAGE") or None,
+            mount_base=self.mount_base,
+            publish_ports=self.publish_ports,
         )
 
 
-def render_config(static: Path, base: Path) -> tuple[str, list[Path]]:
-    """The static config with every relative extraMounts hostPath made absolute (relative to `base`).
-    Returns the YAML text and the host directories to create."""
+def _env_int(name: str) -> int | None:
+    raw = os.environ.get(name)
+    if not raw:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise ClusterError(f"{name}={raw!r} is not a whole number of nodes") from None
+
+
+def zone_name(index: int) -> str:
+    """airkube-zone-a, -b, ... for node `index` (0 = control plane)."""
+    return f"airkube-zone-{chr(ord('a') + index % 26)}"
+
+
+def render_config(static: Path, base: Path, nodes: int | None = None,
+                  publish_ports: bool = True) -> tuple[str, list[Path]]:
+    """The static config with every relative extraMounts hostPath made absolute (relative to `base`) and, when
+    `nodes` is given, resized: the control plane plus `nodes - 1` copies of the first worker, each in its own
+    zone. Returns the YAML text and the host directories to create."""
     yaml = YAML(typ="rt")
     data: Any = yaml.load(static.read_text(encoding="utf-8"))
+    entries = list(data.get("nodes") or [])
+    if nodes is not None:
+        if nodes < 1:
+            raise ClusterError(f"--nodes must be at least 1 (got {nodes}): one control plane plus workers")
+        planes = [n for n in entries if n.get("role") == "control-plane"]
+        workers = [n for n in entries if n.get("role") == "worker"]
+        if len(planes) != 1 or (nodes > 1 and not workers):
+            raise ClusterError(f"{static}: --nodes needs exactly one control-plane entry and a worker entry "
+                               "to copy under `nodes:`")
+        resized = [planes[0]]
+        for i in range(1, nodes):
+            worker = copy.deepcopy(workers[min(i - 1, len(workers) - 1)])
+            worker.setdefault("labels", {})[ZONE_LABEL] = zone_name(i)
+            resized.append(worker)
+        data["nodes"] = resized
     host_dirs: list[Path] = []
     for node in data.get("nodes") or []:
+        if not publish_ports:
+            node.pop("extraPortMappings", None)
         for mount in node.get("extraMounts") or []:
             host = Path(str(mount["hostPath"]))
             if not host.is_absolute():
                 host = (base / host).resolve()
                 mount["hostPath"] = str(host)
-            host_dirs.append(host)
+            if host not in host_dirs:
+                host_dirs.append(host)
     return dump(data), host_dirs
 
 
@@ -86,13 +151,17 @@ class KindProvider(ClusterProvider):
 
     def _kind(self) -> str:
         if not self.settings.kind:
-            raise ClusterError("kind is not installed: it needs a Docker engine; start Docker, then run `make setup`")
+            raise ClusterError("kind is not installed: it needs a Docker engine; start Docker "
+                               "(or `airkube docker up`), then run `make setup`")
         return self.settings.kind
 
-    def create_argv(self) -> list[str]:
+    def create_argv(self, image: str | None = None) -> list[str]:
         return [self._kind(), "create", "cluster", "--name", self.settings.name,
                 "--config", str(self.rendered_config_path()), "--kubeconfig", str(self.kubeconfig()),
-                "--wait", self.settings.wait]
+                *(["--image", image] if image else []), "--wait", self.settings.wait]
+
+    def get_nodes_argv(self) -> list[str]:
+        return [self._kind(), "get", "nodes", "--name", self.settings.name]
 
     def delete_argv(self) -> list[str]:
         return [self._kind(), "delete", "cluster", "--name", self.settings.name, "--kubeconfig", str(self.kubeconfig())]
@@ -129,7 +198,8 @@ class KindProvider(ClusterProvider):
         return api_answers(self.kubeconfig(), self.kube_context())
 
     def write_config(self) -> Path:
-        text, host_dirs = render_config(self.settings.config, repo_root())  # type: ignore[arg-type]
+        text, host_dirs = render_config(self.settings.config, self.settings.mount_base or repo_root(),  # type: ignore[arg-type]
+                                        self.settings.nodes, self.settings.publish_ports)
         for directory in host_dirs:
             directory.mkdir(parents=True, exist_ok=True)
             directory.chmod(0o777)  # task pods write logs as uid 50000
@@ -146,7 +216,34 @@ class KindProvider(ClusterProvider):
                 f"`airkube cluster down --provider kind` and try again"
             )
         self.write_config()
-        self._check(self.create_argv(), f"creating kind cluster {self.settings.name}")
+        self._check(self.create_argv(self.node_image()), f"creating kind cluster {self.settings.name}")
+
+    def node_image(self) -> str | None:
+        """The --image for `kind create`: as given; built here for `airkube` or on the private engine; else
+        None (kind's default kindest/node, pulled by the user's Docker)."""
+        from .docker import uses_private_engine
+
+        image = self.settings.image
+        if image == BUILD_IMAGE or (image is None and uses_private_engine()):
+            from .kind_node_image import build_node_image
+
+            return build_node_image()
+        return image
+
+    def offline(self) -> bool:
+        """True when this cluster runs the node image built here: no registry, so the chart's images are
+        built locally and loaded with `kind load image-archive` (deploy's images step)."""
+        from .docker import uses_private_engine
+
+        image = self.settings.image
+        return image == BUILD_IMAGE or (image or "").startswith("airkube.local/") or (
+            image is None and uses_private_engine())
+
+    def extra_value_files(self) -> list[Path]:
+        return [repo_root() / "values" / "kind-offline.yaml"] if self.offline() else []
+
+    def node_names(self) -> list[str]:
+        return (self._check(self.get_nodes_argv(), "listing kind nodes").stdout or "").split()
 
     def delete(self) -> None:
         if self.settings.kind and self.cluster_listed():
