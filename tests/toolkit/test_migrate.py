@@ -13,9 +13,7 @@ import pytest
 os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="airkube-airflow-home-"))
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 
-from airkube.migrate import MigrationError, migrate_file, migrate_source  # noqa: E402
-
-
+from airkube.migrate import MigrationError, migrate_file, migrate_source
 
 SHARED_SEED = Path("/work/shared/seed/kubernetes-executor-doc.txt")
 
@@ -225,9 +223,8 @@ def test_unparseable_file_is_an_error():
 
 
 def test_cli_migrate_dag(tmp_path):
-    from typer.testing import CliRunner
-
     from airkube.cli import app
+    from typer.testing import CliRunner
 
     src = tmp_path / "seed.py"
     src.write_text(seed_code())

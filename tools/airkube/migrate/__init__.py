@@ -107,10 +107,11 @@ def migrate_source(source: str, *, dag_id: str = "migrated_dag", filename: str =
         problems, info = self_check(text, Path(filename).name if filename != "<source>" else f"{dag_id}.py")
         if problems:
             raise SelfCheckFailed(problems, filename)
-        findings += [Finding(0, f"self-check: Airflow deprecation warning: {w}") for w in info.get("warnings", [])]
-        findings += [Finding(0, f"self-check: ruff (style, not an error): {a}") for a in info.get("advisories", [])]
-        findings.append(Finding(0, f"self-check passed: Airflow imported DAG(s) {', '.join(info['dags'])}; "
-                                   f"{len(info['pods'])} pod(s) built; ruff AIR,F821 clean"))
+        checks = [f"Airflow deprecation warning: {w}" for w in info.get("warnings", [])]
+        checks += [f"ruff (style, not an error): {a}" for a in info.get("advisories", [])]
+        checks.append(f"passed: Airflow imported DAG(s) {', '.join(info['dags'])}; {len(info['pods'])} pod(s) built; "
+                      "ruff AIR,F821 clean")
+        return MigrationResult(source=text, findings=findings, checks=checks)
     return MigrationResult(source=text, findings=findings)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import ast
 from collections import defaultdict
 
-from .context import Context
+from .context import Context, line
 from .tables import DAYS_AGO, K8S_MODEL_MODULES, MODULE_MAP, NAME_MAP, NAME_RENAMES
 
 
@@ -67,16 +67,18 @@ def import_plain(ctx: Context, node: ast.Import) -> ast.Import:
 
 def check_removed_names(ctx: Context, tree: ast.Module) -> None:
     """Every name of a dropped import must be gone from the rewritten tree."""
+    refused = {r.line for r in ctx.refusals}
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
             kind = ctx.removed_names.get(node.id)
             if kind is None and node.id not in ctx.bound and node.id in {"Volume", "VolumeMount", "Resources", "Port",
                                                                          "PodRuntimeInfoEnv"}:
                 kind = node.id
-            if kind is not None:
-                ctx.refuse(node, f"`{node.id}` ({kind}, removed from Airflow) is used here in a way the tool cannot "
-                                 "convert (only direct calls are converted): replace it by hand "
-                                 "(kubernetes.client models, or pendulum for days_ago)")
+            if kind is not None and line(node) not in refused:
+                what = "days_ago, removed in Airflow 3" if kind == "days_ago" else f"the removed 1.10 class {kind}"
+                fix = "pendulum.today('UTC').add(days=-n)" if kind == "days_ago" else "kubernetes.client models (k8s.V1…)"
+                ctx.refuse(node, f"`{node.id}` ({what}) is used here in a way the tool cannot convert (only direct "
+                                 f"calls are converted), so its import cannot be removed: replace it with {fix} by hand")
         elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.attr == "days_ago" \
                 and ctx.module_aliases.get(node.value.id) == "airflow.utils.dates":
             ctx.refuse(node, "`dates.days_ago` is used in a way the tool cannot convert: replace it by hand")

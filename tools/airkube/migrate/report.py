@@ -33,6 +33,7 @@ class Refusal:
 class MigrationResult:
     source: str
     findings: list[Finding] = field(default_factory=list)
+    checks: list[str] = field(default_factory=list)  # what the self-check found (passed, warnings, style notes)
 
     @property
     def messages(self) -> list[str]:

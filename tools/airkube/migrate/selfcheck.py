@@ -78,7 +78,7 @@ def import_check(path: Path, timeout: float = 180) -> tuple[list[str], dict[str,
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
         return ["could not import Airflow to check the output (is apache-airflow installed here?): " + " / ".join(tail)], {}
     data = json.loads(line.removeprefix("AIRKUBE-PROBE "))
-    problems = [f"Airflow import: {err.strip().splitlines()[-1] if err.strip() else err}" for err in data["import_errors"].values()]
+    problems = [f"Airflow import: {' / '.join(err.strip().splitlines()[-3:])}" for err in data["import_errors"].values()]
     if not data["dags"] and not problems:
         problems.append("Airflow found no DAG in the converted file")
     return problems, {"dags": data["dags"], "pods": data["pods"], "warnings": data["warnings"]}

@@ -48,6 +48,9 @@ NAME_MAP: dict[tuple[str, str], tuple[str, str]] = {
     ("airflow.models.param", "Param"): ("airflow.sdk", "Param"),
     ("airflow.models", "Param"): ("airflow.sdk", "Param"),
     ("airflow.utils.edgemodifier", "Label"): ("airflow.sdk", "Label"),
+    ("airflow.hooks.base_hook", "BaseHook"): ("airflow.sdk", "BaseHook"),
+    ("airflow.hooks.base", "BaseHook"): ("airflow.sdk", "BaseHook"),
+    ("airflow.datasets", "Dataset"): ("airflow.sdk", "Asset"),
 }
 # names renamed with their module (every use of the old name in the file is renamed too)
 NAME_RENAMES: dict[str, str] = {"DummyOperator": "EmptyOperator"}
