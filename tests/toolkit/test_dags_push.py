@@ -12,15 +12,14 @@ from pathlib import Path
 import pytest
 
 from airkube.dags import (
-    CHUNK,
     build_tar,
     collect_files,
     find_dags_claim,
     install_script,
     push_pod_manifest,
-    upload_commands,
     DagsPushError,
 )
+from airkube.kube import CHUNK, upload_commands
 from airkube.smoke import SMOKE_DAGS_DIR
 from airkube.smoke.gitserver import GitServer, commit_script, deployment_manifest, service_manifest
 

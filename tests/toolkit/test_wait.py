@@ -110,6 +110,9 @@ class FakeApi:
         assert label_selector == "app.kubernetes.io/instance=airflow"
         return SimpleNamespace(items=self.frames[self.i]["deployments"])
 
+    def list_namespaced_replica_set(self, ns, label_selector):
+        return SimpleNamespace(items=self.frames[self.i].get("replicasets", []))
+
     def list_namespaced_stateful_set(self, ns, label_selector):
         return SimpleNamespace(items=[])
 
@@ -167,3 +170,84 @@ def test_wait_without_workloads_says_so() -> None:
     now = iter(range(0, 1000, 10))
     result = wait_for_release(cluster, "airflow", "airflow", 20, clock=lambda: next(now), sleep=lambda s: None)
     assert not result.ok and "is the release installed there?" in result.reason
+
+
+# --- only the current rollout counts (`airkube install` right after `airkube uninstall`) ---------------------
+def owned(obj_pod, uid, labels=None):
+    obj_pod.metadata.owner_references = [k.V1OwnerReference(api_version="apps/v1", kind="ReplicaSet", name="rs",
+                                                             uid=uid)]
+    if labels:
+        obj_pod.metadata.labels = {**obj_pod.metadata.labels, **labels}
+    return obj_pod
+
+
+def replicaset(uid, owner, revision):
+    return k.V1ReplicaSet(metadata=k.V1ObjectMeta(
+        name=f"rs-{uid}", uid=uid, annotations={"deployment.kubernetes.io/revision": revision},
+        owner_references=[k.V1OwnerReference(api_version="apps/v1", kind="Deployment", name="d", uid=owner)]))
+
+
+def new_deployment(uid="dep-new", revision="2"):
+    dep = deployment(ready=0, available=0)
+    dep.metadata.uid = uid
+    dep.metadata.annotations = {"deployment.kubernetes.io/revision": revision}
+    return dep
+
+
+def test_terminating_pod_of_the_uninstalled_release_is_ignored() -> None:
+    import datetime as dt
+
+    old = owned(pod("airflow-scheduler-old", waiting="CrashLoopBackOff", restarts=9, phase="Failed"), "rs-gone")
+    old.metadata.deletion_timestamp = dt.datetime.now(dt.UTC)
+    new = owned(pod("airflow-scheduler-new"), "rs-new")
+    state = deployment_state(new_deployment(), [replicaset("rs-new", "dep-new", "1")])
+    snap = Snapshot([state], [old, new])
+    assert snap.failures() == []
+    assert [p.metadata.name for p in snap.pods_of(state)] == ["airflow-scheduler-new"]
+
+
+def test_pods_of_an_older_replicaset_or_an_earlier_deployment_are_ignored() -> None:
+    dep = new_deployment(revision="3")
+    rss = [replicaset("rs-2", "dep-new", "2"), replicaset("rs-3", "dep-new", "3"),
+           replicaset("rs-other", "dep-earlier", "3")]
+    stale = owned(pod("old-revision", waiting="ImagePullBackOff"), "rs-2")  # not terminating yet
+    earlier = owned(pod("earlier-release", waiting="ErrImagePull"), "rs-other")
+    current = owned(pod("current", waiting="ImagePullBackOff"), "rs-3")
+    state = deployment_state(dep, rss)
+    assert state.owners == frozenset({"rs-3"})
+    snap = Snapshot([state], [stale, earlier, current])
+    assert [p.metadata.name for p in snap.pods_of(state)] == ["current"]
+    assert snap.failures() == ["deployment/airflow-scheduler: pod current container scheduler: ImagePullBackOff: m"]
+
+
+def test_no_replicaset_yet_means_no_pod_counts() -> None:
+    state = deployment_state(new_deployment(), [])
+    assert Snapshot([state], [owned(pod("x", waiting="ErrImagePull"), "rs-old")]).failures() == []
+
+
+def test_statefulset_pods_of_the_old_revision_are_ignored() -> None:
+    sts = statefulset(ready=0, current="r1", update="r2")
+    sts.metadata.uid = "sts-1"
+    old = owned(pod("pg-0", waiting="ErrImagePull"), "sts-1", {"controller-revision-hash": "r1"})
+    state = statefulset_state(sts)
+    assert Snapshot([state], [old]).failures() == []
+    new = owned(pod("pg-0", waiting="ErrImagePull"), "sts-1", {"controller-revision-hash": "r2"})
+    assert Snapshot([state], [new]).failures()
+
+
+def test_wait_ignores_the_old_pod_then_succeeds() -> None:
+    """The reported false failure: an old, terminating, failed pod while the new release comes up."""
+    import datetime as dt
+
+    old = owned(pod("airflow-scheduler-old", phase="Failed"), "rs-gone")
+    old.metadata.deletion_timestamp = dt.datetime.now(dt.UTC)
+    old.spec.restart_policy = "Always"
+    rss = [replicaset("rs-new", "dep-new", "1")]
+    ready = new_deployment(revision="1")
+    ready.status = k.V1DeploymentStatus(replicas=1, ready_replicas=1, updated_replicas=1, available_replicas=1,
+                                        observed_generation=2)
+    cluster, _ = _cluster([{"deployments": [new_deployment(revision="1")], "replicasets": rss, "pods": [old]},
+                           {"deployments": [ready], "replicasets": rss, "pods": []}])
+    now = iter(range(100))
+    result = wait_for_release(cluster, "airflow", "airflow", 60, clock=lambda: next(now), sleep=lambda s: None)
+    assert result.ok, result.reason

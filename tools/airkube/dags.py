@@ -10,21 +10,18 @@ With a ReadWriteOnce claim that is already mounted (dag-processor), the pod is p
 
 from __future__ import annotations
 
-import base64
 import io
 import shlex
 import tarfile
-import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from airkube.kube import restricted_security
+from airkube.kube import exec_in_pod, restricted_security, upload_bytes, wait_pod_running
 from .errors import DagsPushError
 
 DEFAULT_AIRFLOW_IMAGE = "apache/airflow:3.3.2"
-CHUNK = 60_000  # base64 characters per exec call (well below the 128 KiB argument limit)
 SMOKE_DAGS_DIR = Path(__file__).parent / "smoke" / "dags"
 GIT_ONLY_DAGS = frozenset({"smoke_git_sync.py"})
 
@@ -67,15 +64,6 @@ def build_tar(src: Path, files: list[Path]) -> bytes:
             with open(base / rel, "rb") as fh:
                 tar.addfile(info, fh)
     return buf.getvalue()
-
-
-def upload_commands(payload: bytes, dest_b64: str) -> list[list[str]]:
-    """exec commands that write ``payload`` base64-encoded to ``dest_b64`` in chunks."""
-    text = base64.b64encode(payload).decode()
-    cmds = [["sh", "-c", f": > {shlex.quote(dest_b64)}"]]
-    for i in range(0, len(text), CHUNK):
-        cmds.append(["sh", "-c", f"printf %s {shlex.quote(text[i:i + CHUNK])} >> {shlex.quote(dest_b64)}"])
-    return cmds
 
 
 def install_script(dest: str, b64: str, staging: str) -> str:
@@ -147,46 +135,6 @@ def push_pod_manifest(
 
 
 # --- cluster side ----------------------------------------------------------------------------------------
-def exec_in_pod(core: Any, namespace: str, pod: str, command: list[str], container: str | None = None) -> str:
-    """Run a command in a pod; raise with its output when it exits non-zero."""
-    from kubernetes.stream import stream
-
-    kwargs: dict[str, Any] = {}
-    if container:
-        kwargs["container"] = container
-    resp = stream(
-        core.connect_get_namespaced_pod_exec,
-        pod,
-        namespace,
-        command=command,
-        stderr=True,
-        stdin=False,
-        stdout=True,
-        tty=False,
-        _preload_content=False,
-        **kwargs,
-    )
-    out: list[str] = []
-    while resp.is_open():
-        resp.update(timeout=5)
-        if resp.peek_stdout():
-            out.append(resp.read_stdout())
-        if resp.peek_stderr():
-            out.append(resp.read_stderr())
-    resp.close()
-    text = "".join(out)
-    code = resp.returncode
-    if code not in (0, None):
-        shown = " ".join(command)[:200]
-        raise DagsPushError(f"`{shown}` in pod {namespace}/{pod} exited {code}: {text.strip()[-2000:]}")
-    return text
-
-
-def upload_bytes(core: Any, namespace: str, pod: str, payload: bytes, dest_b64: str, container: str | None = None) -> None:
-    for cmd in upload_commands(payload, dest_b64):
-        exec_in_pod(core, namespace, pod, cmd, container)
-
-
 def find_dags_claim(core: Any, namespace: str, release: str | None = None) -> str:
     """The claim of the release's DAGs: a PVC whose name ends in ``-dags`` (release label preferred)."""
     claims = core.list_namespaced_persistent_volume_claim(namespace).items
@@ -254,7 +202,8 @@ def push_dags(
     result = PushResult(namespace=namespace, claim=claim, pod=name, node=node)
     core.create_namespaced_pod(namespace, push_pod_manifest(name, namespace, claim, image, node, sub_path))
     try:
-        _wait_running(core, namespace, name, timeout)
+        wait_pod_running(core, namespace, name, timeout,
+                         hint="is the claim bound and the image present on the node?")
         token = uuid.uuid4().hex[:8]
         b64 = f"/dags/.airkube-push-{token}.b64"
         upload_bytes(core, namespace, name, build_tar(src, files), b64)
@@ -267,27 +216,3 @@ def push_dags(
         except ApiException:
             pass
     return result
-
-
-def _wait_running(core: Any, namespace: str, name: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    detail = ""
-    while time.monotonic() < deadline:
-        pod = core.read_namespaced_pod(name, namespace)
-        phase = pod.status.phase
-        if phase == "Running":
-            return
-        if phase in ("Failed", "Succeeded"):
-            break
-        reasons = [
-            f"{s.state.waiting.reason} {s.state.waiting.message or ''}".strip()
-            for s in (pod.status.container_statuses or [])
-            if s.state and s.state.waiting
-        ]
-        conds = [c.message for c in (pod.status.conditions or []) if c.status == "False" and c.message]
-        detail = "; ".join(reasons + conds)
-        time.sleep(1)
-    raise DagsPushError(
-        f"push pod {namespace}/{name} did not start in {timeout:.0f}s ({detail or 'no detail'}); "
-        "is the claim bound and the image present on the node?"
-    )

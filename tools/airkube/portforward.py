@@ -8,10 +8,10 @@ import re
 import signal
 import subprocess
 import threading
-import time
 from dataclasses import dataclass, field
 from airkube.binaries import venv_tool
-from .errors import PortForwardError
+from .errors import PortForwardError, WaitTimeout
+from .kube import poll_until
 
 _FORWARDING = re.compile(r"Forwarding from 127\.0\.0\.1:(\d+) ->")
 
@@ -72,12 +72,20 @@ class PortForward:
                     found.set()
 
         threading.Thread(target=_reader, daemon=True).start()
-        deadline = time.monotonic() + self.timeout
-        while time.monotonic() < deadline:
+        process = self.process
+
+        def up() -> bool:
             if found.wait(0.2):
-                return self
-            if self.process.poll() is not None:
-                break
+                return True
+            if process.poll() is not None:
+                raise WaitTimeout("kubectl exited")
+            return False
+
+        try:
+            poll_until(up, self.timeout, "no forwarding line", interval=0)
+            return self
+        except WaitTimeout:
+            pass
         output = "\n".join(self._output[-20:])
         self.stop()
         raise PortForwardError(f"`{' '.join(self.command())}` did not come up: {output or 'no output'}")

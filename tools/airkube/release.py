@@ -17,7 +17,8 @@ from .values.chart import Chart
 from .values.schema import merged_values
 from .values.rules import rule_problems
 from .values.schema import validate_values
-from .wait import Cluster, Snapshot, WaitResult, wait_for_release
+from .kube import connect
+from .wait import Snapshot, WaitResult, wait_for_release
 from .errors import ReleaseError
 
 
@@ -67,7 +68,7 @@ def print_failure(console: Console, result: WaitResult) -> None:
 
 
 def wait_with_progress(console: Console, target: Target, timeout: float) -> WaitResult:
-    cluster = Cluster.connect(target.kubeconfig, target.kube_context)
+    cluster = connect(target.kubeconfig, target.kube_context)
     with Live(snapshot_table(Snapshot([], [])), console=console, refresh_per_second=4, transient=False) as live:
         result = wait_for_release(cluster, target.namespace, target.release, timeout,
                                   on_update=lambda s: live.update(Group(snapshot_table(s))))

@@ -1,20 +1,25 @@
-"""Wait for a release with the Kubernetes client: Deployments/StatefulSets ready, Jobs succeeded.
+"""Wait for a release: Deployments/StatefulSets ready, Jobs succeeded (polling with `airkube.kube.poll_until`).
 
 The readiness rules are pure functions of kubernetes model objects (unit-tested without a cluster); the
 watcher polls the API, reports every change, and on failure or timeout collects the failing pods' events
 and the last lines of each container's log.
+
+Only pods of the current rollout count: a pod being deleted (deletionTimestamp set), a pod of an older
+ReplicaSet / StatefulSet revision, or a pod owned by an earlier object of the same name (a release uninstalled
+a moment ago) can neither fail nor satisfy the wait.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable
 
 from kubernetes import client as k8s
-from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
+
+from .errors import WaitTimeout
+from .kube import Clients, is_live, matches, poll_until, release_selector
 
 # container states that will not fix themselves: fail at once instead of waiting for the timeout
 FATAL_WAITING_REASONS = frozenset({
@@ -34,6 +39,19 @@ class WorkloadState:
     done: bool
     failed: str | None = None  # why it can no longer become ready
     selector: dict[str, str] = field(default_factory=dict, compare=False)
+    # uids a pod of the current rollout is owned by (None: no owner check, e.g. objects without uid)
+    owners: frozenset[str] | None = field(default=None, compare=False)
+    revision: dict[str, str] = field(default_factory=dict, compare=False)  # extra labels of current pods
+
+    def owns(self, pod: k8s.V1Pod) -> bool:
+        """True for a live pod of this workload's current rollout."""
+        if not is_live(pod) or not matches(self.selector, pod.metadata.labels):
+            return False
+        if self.revision and not all((pod.metadata.labels or {}).get(k) == v for k, v in self.revision.items()):
+            return False
+        if self.owners is None:
+            return True
+        return any(ref.uid in self.owners for ref in pod.metadata.owner_references or [])
 
     @property
     def label(self) -> str:
@@ -44,7 +62,29 @@ def _conditions(status: Any) -> dict[str, Any]:
     return {c.type: c for c in (getattr(status, "conditions", None) or [])}
 
 
-def deployment_state(obj: k8s.V1Deployment) -> WorkloadState:
+REVISION = "deployment.kubernetes.io/revision"
+
+
+def current_replicaset_uids(obj: k8s.V1Deployment, replicasets: list[k8s.V1ReplicaSet]) -> frozenset[str] | None:
+    """The uid of the Deployment's current ReplicaSet (same revision annotation; else the newest revision).
+
+    None when the Deployment has no uid (an object built by hand); empty when no ReplicaSet exists yet.
+    """
+    uid = obj.metadata.uid
+    if not uid:
+        return None
+    owned = [rs for rs in replicasets if any(ref.uid == uid for ref in rs.metadata.owner_references or [])]
+    if not owned:
+        return frozenset()
+    wanted = (obj.metadata.annotations or {}).get(REVISION)
+    current = [rs for rs in owned if (rs.metadata.annotations or {}).get(REVISION) == wanted] if wanted else []
+    if not current:
+        newest = max(int((rs.metadata.annotations or {}).get(REVISION, "0") or 0) for rs in owned)
+        current = [rs for rs in owned if int((rs.metadata.annotations or {}).get(REVISION, "0") or 0) == newest]
+    return frozenset(rs.metadata.uid for rs in current)
+
+
+def deployment_state(obj: k8s.V1Deployment, replicasets: list[k8s.V1ReplicaSet] | None = None) -> WorkloadState:
     spec, status = obj.spec, obj.status or k8s.V1DeploymentStatus()
     desired = spec.replicas if spec.replicas is not None else 1
     ready = status.ready_replicas or 0
@@ -61,7 +101,8 @@ def deployment_state(obj: k8s.V1Deployment) -> WorkloadState:
     if progressing is not None and progressing.reason == "ProgressDeadlineExceeded":
         failed = f"rollout exceeded its progress deadline: {progressing.message}"
     return WorkloadState("Deployment", obj.metadata.name, ready, desired, done and not failed, failed,
-                         dict(spec.selector.match_labels or {}))
+                         dict(spec.selector.match_labels or {}),
+                         current_replicaset_uids(obj, replicasets) if replicasets is not None else None)
 
 
 def statefulset_state(obj: k8s.V1StatefulSet) -> WorkloadState:
@@ -75,8 +116,10 @@ def statefulset_state(obj: k8s.V1StatefulSet) -> WorkloadState:
         and (not status.update_revision or status.current_revision == status.update_revision or desired == 0)
     )
     done = observed and ready >= desired and updated
+    revision = {"controller-revision-hash": status.update_revision} if status.update_revision else {}
     return WorkloadState("StatefulSet", obj.metadata.name, ready, desired, done, None,
-                         dict(spec.selector.match_labels or {}))
+                         dict(spec.selector.match_labels or {}),
+                         frozenset({obj.metadata.uid}) if obj.metadata.uid else None, revision)
 
 
 def job_state(obj: k8s.V1Job) -> WorkloadState:
@@ -91,7 +134,8 @@ def job_state(obj: k8s.V1Job) -> WorkloadState:
     selector = dict(spec.selector.match_labels or {}) if spec.selector else {}
     if not selector and obj.metadata.uid:
         selector = {"batch.kubernetes.io/controller-uid": obj.metadata.uid}
-    return WorkloadState("Job", obj.metadata.name, succeeded, desired, bool(done) and not failed, failed, selector)
+    return WorkloadState("Job", obj.metadata.name, succeeded, desired, bool(done) and not failed, failed, selector,
+                         frozenset({obj.metadata.uid}) if obj.metadata.uid else None)
 
 
 def pod_problem(pod: k8s.V1Pod) -> str | None:
@@ -121,11 +165,6 @@ def pod_is_ready(pod: k8s.V1Pod) -> bool:
     return ready is not None and ready.status == "True"
 
 
-def matches(selector: dict[str, str], labels: dict[str, str] | None) -> bool:
-    labels = labels or {}
-    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
-
-
 @dataclass
 class Snapshot:
     workloads: list[WorkloadState]
@@ -148,7 +187,8 @@ class Snapshot:
         return reasons
 
     def pods_of(self, workload: WorkloadState) -> list[k8s.V1Pod]:
-        return [p for p in self.pods if matches(workload.selector, p.metadata.labels)]
+        """Live pods of the workload's current rollout (terminating and older pods are left out)."""
+        return [p for p in self.pods if workload.owns(p)]
 
     def unready_pods(self) -> list[k8s.V1Pod]:
         """Pods of workloads that are not done and that are themselves not ready: what to diagnose."""
@@ -165,30 +205,12 @@ class Snapshot:
 # ---------------------------------------------------------------------------------------------- API access
 
 
-@dataclass(frozen=True)
-class Cluster:
-    """Typed API handles for one kubeconfig context."""
-
-    core: k8s.CoreV1Api
-    apps: k8s.AppsV1Api
-    batch: k8s.BatchV1Api
-
-    @classmethod
-    def connect(cls, kubeconfig: Path | None = None, context: str | None = None) -> "Cluster":
-        api_client = k8s_config.new_client_from_config(
-            config_file=str(kubeconfig) if kubeconfig else None, context=context
-        )
-        return cls(k8s.CoreV1Api(api_client), k8s.AppsV1Api(api_client), k8s.BatchV1Api(api_client))
-
-
-def release_selector(release: str) -> str:
-    return f"app.kubernetes.io/instance={release}"
-
-
-def take_snapshot(cluster: Cluster, namespace: str, release: str) -> Snapshot:
+def take_snapshot(cluster: Clients, namespace: str, release: str) -> Snapshot:
     selector = release_selector(release)
     workloads: list[WorkloadState] = []
-    workloads += [deployment_state(d) for d in cluster.apps.list_namespaced_deployment(namespace, label_selector=selector).items]
+    replicasets = cluster.apps.list_namespaced_replica_set(namespace, label_selector=selector).items
+    workloads += [deployment_state(d, replicasets)
+                  for d in cluster.apps.list_namespaced_deployment(namespace, label_selector=selector).items]
     workloads += [statefulset_state(s) for s in cluster.apps.list_namespaced_stateful_set(namespace, label_selector=selector).items]
     for job in cluster.batch.list_namespaced_job(namespace, label_selector=selector).items:
         if any(ref.kind == "CronJob" for ref in job.metadata.owner_references or []):
@@ -206,7 +228,7 @@ class PodDiagnosis:
     logs: dict[str, list[str]]  # container -> last lines
 
 
-def diagnose(cluster: Cluster, namespace: str, pods: list[k8s.V1Pod], lines: int = LOG_LINES) -> list[PodDiagnosis]:
+def diagnose(cluster: Clients, namespace: str, pods: list[k8s.V1Pod], lines: int = LOG_LINES) -> list[PodDiagnosis]:
     result = []
     for pod in pods:
         name = pod.metadata.name
@@ -243,7 +265,7 @@ class WaitResult:
 
 
 def wait_for_release(
-    cluster: Cluster,
+    cluster: Clients,
     namespace: str,
     release: str,
     timeout: float,
@@ -254,26 +276,29 @@ def wait_for_release(
 ) -> WaitResult:
     """Poll until every workload of the release is done, one fails, or `timeout` seconds pass."""
     start = clock()
-    snapshot = Snapshot([], [])
-    while True:
+    last = Snapshot([], [])
+
+    def settled() -> WaitResult | None:
+        nonlocal last
         try:
-            snapshot = take_snapshot(cluster, namespace, release)
+            last = take_snapshot(cluster, namespace, release)
         except ApiException as exc:
-            return WaitResult(False, clock() - start, snapshot, f"the Kubernetes API refused: {exc.status} {exc.reason}")
-        on_update(snapshot)
-        if snapshot.done:
-            return WaitResult(True, clock() - start, snapshot)
-        failures = snapshot.failures()
-        elapsed = clock() - start
-        if failures or elapsed >= timeout:
-            if failures:
-                reason = "; ".join(failures)
-            elif not snapshot.workloads:
-                reason = (f"no Deployment, StatefulSet or Job labelled {release_selector(release)} in namespace "
-                          f"{namespace} after {timeout:.0f}s: is the release installed there?")
-            else:
-                pending = ", ".join(f"{w.label} {w.ready}/{w.desired}" for w in snapshot.workloads if not w.done)
-                reason = f"timed out after {timeout:.0f}s waiting for {pending}"
-            return WaitResult(False, elapsed, snapshot, reason,
-                              diagnose(cluster, namespace, snapshot.unready_pods()))
-        sleep(poll)
+            return WaitResult(False, clock() - start, last, f"the Kubernetes API refused: {exc.status} {exc.reason}")
+        on_update(last)
+        if last.done:
+            return WaitResult(True, clock() - start, last)
+        if failures := last.failures():
+            return WaitResult(False, clock() - start, last, "; ".join(failures),
+                              diagnose(cluster, namespace, last.unready_pods()))
+        return None
+
+    try:
+        return poll_until(settled, timeout, "release not ready", interval=poll, clock=clock, sleep=sleep)
+    except WaitTimeout:
+        if not last.workloads:
+            reason = (f"no Deployment, StatefulSet or Job labelled {release_selector(release)} in namespace "
+                      f"{namespace} after {timeout:.0f}s: is the release installed there?")
+        else:
+            pending = ", ".join(f"{w.label} {w.ready}/{w.desired}" for w in last.workloads if not w.done)
+            reason = f"timed out after {timeout:.0f}s waiting for {pending}"
+        return WaitResult(False, clock() - start, last, reason, diagnose(cluster, namespace, last.unready_pods()))

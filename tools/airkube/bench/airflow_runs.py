@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -9,6 +10,8 @@ from typing import Any
 
 from airkube.bench.podwatch import PodTimes, PodWatcher
 from airkube.smoke.api import AirflowClient
+from airkube.errors import WaitTimeout
+from airkube.kube import poll_until
 
 
 @dataclass
@@ -63,13 +66,15 @@ def time_dag_run(api: AirflowClient, core: Any, namespace: str, dag_id: str, tim
     with PodWatcher(core, namespace, f"dag_id={dag_id}") as watcher:
         t0 = time.time()
         api.trigger(dag_id, run_id)
-        deadline = t0 + timeout
         state = ""
-        while time.time() < deadline:
+
+        def ended() -> bool:
+            nonlocal state
             state = api.get_run(dag_id, run_id).get("state", "")
-            if state in ("success", "failed"):
-                break
-            time.sleep(poll)
+            return state in ("success", "failed")
+
+        with contextlib.suppress(WaitTimeout):
+            poll_until(ended, timeout, f"{dag_id} run {run_id}", interval=poll)
         total = time.time() - t0
         pods = [p for p in watcher.snapshot() if p.labels.get("run_id") == run_id]
     if state != "success":

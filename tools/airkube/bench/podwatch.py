@@ -11,6 +11,9 @@ from typing import Any
 from kubernetes import watch
 from kubernetes.client.exceptions import ApiException
 
+from airkube.errors import WaitTimeout
+from airkube.kube import poll_until
+
 
 @dataclass
 class PodTimes:
@@ -113,10 +116,11 @@ class PodWatcher:
             return list(self.pods.values())
 
     def wait_done(self, names: set[str], timeout: float) -> bool:
-        deadline = time.time() + timeout
-        while time.time() < deadline:
+        def done() -> bool:
             with self._lock:
-                if all(n in self.pods and self.pods[n].done_at for n in names):
-                    return True
-            time.sleep(0.05)
-        return False
+                return all(n in self.pods and self.pods[n].done_at for n in names)
+
+        try:
+            return poll_until(done, timeout, "pods not done", interval=0.05)
+        except WaitTimeout:
+            return False

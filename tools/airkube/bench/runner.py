@@ -125,10 +125,12 @@ def release_config(core: Any, namespace: str, release: str) -> dict[str, str]:
 def run_bench(opts: BenchOptions, console: Console | None = None) -> BenchResult:
     from airkube.dags import push_dags, release_airflow_image
     from airkube.smoke.api import AirflowClient
-    from airkube.smoke.runner import SmokeOptions, api_endpoint, admin_credentials, kube_clients, wait_parsed
+    from airkube.smoke.runner import SmokeOptions, api_endpoint, admin_credentials, wait_parsed
 
     console = console or Console(stderr=True)
-    core, _apps = kube_clients(opts.kubeconfig, opts.kube_context)
+    from airkube.kube import connect
+
+    core = connect(opts.kubeconfig, opts.kube_context).core
     result = BenchResult()
     result.image = opts.image or release_airflow_image(core, opts.namespace, opts.release) or ""
     if not result.image:

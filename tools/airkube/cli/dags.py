@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
+from typing import Any, List, Optional
 
 import typer
 from rich.console import Console
@@ -12,10 +12,11 @@ app = typer.Typer(help="Deliver DAG files: into the dags PVC, or into an in-clus
                   no_args_is_help=True)
 
 
-def _clients(kubeconfig: Optional[str], context: Optional[str]):
-    from airkube.smoke.runner import kube_clients
+def _clients(kubeconfig: Optional[str], context: Optional[str]) -> tuple[Any, Any]:
+    from airkube.kube import connect
 
-    return kube_clients(kubeconfig, context)
+    clients = connect(kubeconfig, context)
+    return clients.core, clients.apps
 
 
 @app.command("push")

@@ -74,14 +74,15 @@ def register(app: typer.Typer) -> None:
                    kubeconfig: Optional[Path] = KUBECONFIG, chart: Optional[Path] = CHART) -> None:
         """Helm status of the release and the readiness of its workloads. Exit 1 when not installed or not ready."""
         from ..release import snapshot_table
-        from ..wait import Cluster, take_snapshot
+        from ..kube import connect
+        from ..wait import take_snapshot
 
         current = asyncio.run(Helm(_target(release, namespace, kube_context, kubeconfig, "5m", chart)).status())
         if current is None:
             raise ReleaseError(f"release {release} is not installed in namespace {namespace}")
         console = Console()
         console.print(f"release {current.release} revision {current.revision}: {current.status}")
-        snapshot = take_snapshot(Cluster.connect(kubeconfig, kube_context), namespace, release)
+        snapshot = take_snapshot(connect(kubeconfig, kube_context), namespace, release)
         console.print(snapshot_table(snapshot))
         if not snapshot.done:
             raise typer.Exit(1)

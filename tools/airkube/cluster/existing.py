@@ -5,26 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
+from ..kube import api_answers
 from .base import ClusterError, ClusterProvider
-
-
-def api_answers(kubeconfig: Path | None, context: str | None, timeout: float = 5.0) -> bool:
-    """True when the API server of that kubeconfig context answers /version."""
-    try:
-        api_client = k8s_config.new_client_from_config(config_file=str(kubeconfig) if kubeconfig else None,
-                                                       context=context)
-    except (k8s_config.ConfigException, OSError, TypeError):
-        return False
-    try:
-        k8s.VersionApi(api_client).get_code(_request_timeout=timeout)
-        return True
-    except Exception:  # connection refused, TLS, 401/403 all mean "not usable"
-        return False
-    finally:
-        api_client.close()
 
 
 def default_kubeconfig() -> Path:

@@ -165,11 +165,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--root", required=True, type=Path)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    from kubernetes import client, config
+    from airkube.kube import connect
 
     args.root.mkdir(parents=True, exist_ok=True)
-    api = config.new_client_from_config(config_file=args.kubeconfig)
-    provisioner = Provisioner(client.CoreV1Api(api), args.root)
+    provisioner = Provisioner(connect(args.kubeconfig, in_cluster=False).core, args.root)
 
     def _stop(*_: Any) -> None:
         provisioner.stopping.set()

@@ -11,10 +11,9 @@ Manifests are plain dicts built by pure functions (testable offline); :func:`ens
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Any
-from airkube.kube import restricted_security, wait_gone
+from airkube.kube import restricted_security, wait_gone, wait_pod_running
 
 ZONE_LABEL = "topology.kubernetes.io/zone"
 DEFAULT_ZONE = "airkube-zone-a"
@@ -237,28 +236,6 @@ def ensure_fixtures(core: Any, opts: FixtureOptions) -> FixtureReport:
             raise
         core.create_namespaced_pod(ns, anchor)
         report.created.append(f"pod/{ANCHOR_POD}")
-    wait_pod_running(core, ns, ANCHOR_POD, opts.anchor_timeout)
+    wait_pod_running(core, ns, ANCHOR_POD, opts.anchor_timeout,
+                     hint=f"check `kubectl -n {ns} describe pod {ANCHOR_POD}`: is the image available to the cluster?")
     return report
-
-
-def wait_pod_running(core: Any, ns: str, name: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    last = ""
-    while time.monotonic() < deadline:
-        pod = core.read_namespaced_pod(name, ns)
-        phase = pod.status.phase if pod.status else None
-        if phase == "Running":
-            return
-        waiting = [
-            f"{s.state.waiting.reason}: {s.state.waiting.message or ''}".strip()
-            for s in (pod.status.container_statuses or [])
-            if s.state and s.state.waiting
-        ]
-        last = f"phase={phase} {'; '.join(waiting)}"
-        if phase in ("Failed", "Succeeded"):
-            break
-        time.sleep(2)
-    raise TimeoutError(
-        f"pod {ns}/{name} is not running after {timeout:.0f}s ({last}). "
-        f"Check `kubectl -n {ns} describe pod {name}`: is the image available to the cluster?"
-    )

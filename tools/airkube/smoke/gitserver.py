@@ -14,14 +14,14 @@ receive-pack) on port 9418, cluster-internal only. With ``networkPolicies.enable
 from __future__ import annotations
 
 import shlex
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from airkube.dags import build_tar, collect_files, exec_in_pod, upload_bytes
-from airkube.kube import restricted_security
+from airkube.dags import build_tar, collect_files
+from airkube.errors import WaitTimeout
+from airkube.kube import exec_in_pod, restricted_security, upload_bytes, wait_ready_pod
 from ..errors import GitServerError
 
 DEFAULT_GIT_IMAGE = "airkube.local/git-sync:v4.4.2"
@@ -162,24 +162,13 @@ def ensure_git_server(
 
 
 def wait_git_pod(core: Any, namespace: str, name: str, timeout: float) -> str:
-    deadline = time.monotonic() + timeout
-    detail = ""
-    while time.monotonic() < deadline:
-        pods = core.list_namespaced_pod(namespace, label_selector=f"airkube/git-server={name}").items
-        for pod in pods:
-            if pod.metadata.deletion_timestamp:
-                continue
-            ready = any(c.type == "Ready" and c.status == "True" for c in (pod.status.conditions or []))
-            if ready:
-                return pod.metadata.name
-            detail = "; ".join(
-                f"{s.state.waiting.reason}" for s in (pod.status.container_statuses or []) if s.state.waiting
-            ) or str(pod.status.phase)
-        time.sleep(2)
-    raise GitServerError(
-        f"git server {namespace}/{name} not ready after {timeout:.0f}s ({detail or 'no pod'}); "
-        "is the git image loaded into the cluster? (--git-image)"
-    )
+    """Name of the git server's ready pod (GitServerError when it does not come up)."""
+    try:
+        pod = wait_ready_pod(core, namespace, f"airkube/git-server={name}", timeout,
+                             hint="is the git image loaded into the cluster? (--git-image)")
+    except WaitTimeout as exc:
+        raise GitServerError(f"git server {namespace}/{name} not ready: {exc}") from exc
+    return str(pod.metadata.name)
 
 
 def push_to_git_server(

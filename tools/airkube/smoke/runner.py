@@ -22,6 +22,7 @@ from airkube.smoke.api import AirflowAPIError, AirflowClient
 from airkube.smoke.fixtures import EXPECTED_EVIDENCE, FixtureOptions, ensure_fixtures
 from airkube.smoke.report import DagResult, SmokeResult, TaskResult, parse_evidence
 from ..errors import SmokeError
+from ..kube import connect, release_selector
 
 SMOKE_DAGS_DIR = Path(__file__).parent / "dags"
 DEFAULT_BASH_IMAGE = "docker.io/library/bash:5.2"
@@ -58,30 +59,6 @@ class SmokeOptions:
 
 
 # --- Kubernetes discovery -----------------------------------------------------------------------------------
-def kube_clients(kubeconfig: str | None, context: str | None) -> tuple[Any, Any]:
-    """(CoreV1Api, AppsV1Api) for the given kubeconfig/context; in-cluster config when there is none."""
-    from kubernetes import client, config
-
-    try:
-        api_client = config.new_client_from_config(config_file=kubeconfig, context=context)
-    except (config.ConfigException, OSError) as exc:
-        if kubeconfig or context:
-            raise SmokeError(f"cannot use kubeconfig {kubeconfig or '(default)'} / context {context}: {exc}") from exc
-        try:
-            config.load_incluster_config()
-        except config.ConfigException:
-            raise SmokeError(
-                f"no Kubernetes credentials: {exc}. Set KUBECONFIG or pass --kubeconfig / --kube-context."
-            ) from exc
-        api_client = client.ApiClient()
-    return client.CoreV1Api(api_client), client.AppsV1Api(api_client)
-
-
-def release_selector(release: str, component: str | None = None) -> str:
-    sel = f"app.kubernetes.io/instance={release}"
-    return f"app.kubernetes.io/component={component},{sel}" if component else sel
-
-
 def find_api_service(core: Any, namespace: str, release: str, name: str | None = None) -> tuple[str, int]:
     """Name and port of the api-server Service (labels ``component=api-server``, ``instance=<release>``)."""
     if name:
@@ -385,7 +362,8 @@ def run_smoke(
     start = time.monotonic()
     try:
         if core is None or apps is None:
-            core, apps = kube_clients(opts.kubeconfig, opts.kube_context)
+            clients = connect(opts.kubeconfig, opts.kube_context)
+            core, apps = clients.core, clients.apps
 
         # 1. delivery mode
         if opts.delivery == "auto":

@@ -16,6 +16,9 @@ from pathlib import Path
 
 from ...progress import Heartbeat
 from .. import kubeconfig as user_kubeconfig
+from kubernetes.client import ApiClient
+
+from ...kube import connect
 from ..base import ClusterError, ClusterProvider, ComponentStatus
 from . import addons, binaries, config, host_deps, mounts, network, pki, processes
 from .layout import Layout
@@ -98,10 +101,8 @@ class LocalProvider(ClusterProvider):
             return False
         return self._ctr("version", check=False, timeout=10).returncode == 0
 
-    def api_client(self):  # -> kubernetes.client.ApiClient
-        from kubernetes import config as kconfig
-
-        return kconfig.new_client_from_config(config_file=str(self.layout.admin_kubeconfig))
+    def api_client(self) -> ApiClient:
+        return connect(self.layout.admin_kubeconfig, in_cluster=False).api
 
     # --- interface ---------------------------------------------------------------------------------------
     def kubeconfig(self) -> Path:
