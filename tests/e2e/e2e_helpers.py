@@ -28,8 +28,9 @@ class Release:
 
     def install(self, extra_sets: list[str] | None = None, timeout: str = "15m") -> float:
         """helm upgrade --install, then wait for every workload (airkube.release.install); returns seconds."""
-        from airkube.helm import Target, ValuesInput
+        from airkube.helm import Target
         from airkube.release import InstallRequest, install
+        from airkube.values.inputs import ValuesInput
 
         target = Target(release=self.name, namespace=self.namespace, kubeconfig=self.kubeconfig, timeout=timeout)
         values = ValuesInput(files=tuple(self.values_files), sets=tuple(self.sets + (extra_sets or [])))

@@ -50,8 +50,9 @@ http.server.ThreadingHTTPServer(("0.0.0.0", {AUTH_PORT}), H).serve_forever()
 
 
 def _install_no_wait(rel: Release) -> float:
-    from airkube.helm import Target, ValuesInput
+    from airkube.helm import Target
     from airkube.release import InstallRequest, install
+    from airkube.values.inputs import ValuesInput
 
     target = Target(release=rel.name, namespace=rel.namespace, kubeconfig=rel.kubeconfig, timeout="10m")
     values = ValuesInput(files=tuple(rel.values_files), sets=tuple(rel.sets))

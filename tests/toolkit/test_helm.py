@@ -13,8 +13,10 @@ from typing import Any
 import pytest
 from pyhelm3.command import Command
 
-from airkube.helm import Helm, HelmError, Target, ValuesInput, ensure_dependencies, helm_executable, stale_dependencies
-from airkube.release import InstallRequest, ReleaseError, install, parse_timeout
+from airkube.errors import ValuesError
+from airkube.values.inputs import ValuesInput
+from airkube.helm import Helm, HelmError, Target, ensure_dependencies, helm_executable, stale_dependencies
+from airkube.release import InstallRequest, install, parse_timeout
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "airflow"
@@ -94,7 +96,7 @@ def test_values_input_merges_files_then_sets(tmp_path: Path) -> None:
     merged = ValuesInput((a, b), ("scheduler.enabled=false", "networkPolicies.egressPorts=[443]")).merged()
     assert merged["scheduler"] == {"replicas": 3, "enabled": False}
     assert merged["networkPolicies"]["egressPorts"] == [443]
-    with pytest.raises(HelmError, match="does not exist"):
+    with pytest.raises(ValuesError, match="does not exist"):
         ValuesInput((tmp_path / "nope.yaml",)).merged()
 
 
@@ -124,7 +126,7 @@ def test_install_dry_run_checks_values_first() -> None:
     from rich.console import Console
 
     request = InstallRequest(Target(chart=CHART), ValuesInput(sets=("scheduler.replicas=two",)), dry_run=True)
-    with pytest.raises(ReleaseError, match="scheduler.replicas"):
+    with pytest.raises(ValuesError, match="scheduler.replicas"):
         install(Console(file=open(os.devnull, "w")), request)
     ok = InstallRequest(Target(chart=CHART), ValuesInput(sets=("scheduler.replicas=2",)), dry_run=True)
     assert install(Console(file=open(os.devnull, "w")), ok).manifests

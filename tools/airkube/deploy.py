@@ -14,7 +14,8 @@ from rich.table import Table
 
 from .cluster.base import ClusterProvider
 from .cluster.select import Choice, choose
-from .helm import Target, ValuesInput
+from .helm import Target
+from .values.inputs import ValuesInput
 from .release import InstallRequest, install, parse_timeout, print_failure, values_files_for, wait_with_progress
 from .values.chart import repo_root
 

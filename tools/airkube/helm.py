@@ -1,4 +1,7 @@
-"""Helm through pyhelm3: dependency build, install/upgrade (no --wait: see wait.py), uninstall, status, render."""
+"""Helm through pyhelm3: dependency build, install/upgrade (no --wait: see wait.py), uninstall, status, render.
+
+Values arrive as a plain dict, already merged and checked (`airkube.values.inputs.ValuesInput.checked`).
+"""
 
 from __future__ import annotations
 
@@ -14,12 +17,8 @@ from typing import Any, Iterator
 
 from pyhelm3 import Client
 from pyhelm3 import errors as helm_errors
-from ruamel.yaml import YAML
 
 from .values.chart import Chart
-from .values.edit import parse_assignment, parse_value
-from .values.schema import coalesce
-from .values.yamlio import plain
 from airkube.binaries import venv_tool
 from .errors import HelmError
 
@@ -47,30 +46,6 @@ class Target:
 
     def chart_path(self) -> Path:
         return self.chart or Chart.find("airflow").path
-
-
-@dataclass(frozen=True)
-class ValuesInput:
-    files: tuple[Path, ...] = ()
-    sets: tuple[str, ...] = ()  # key.path=value, parsed as YAML like `airkube values set`
-
-    def merged(self) -> dict[str, Any]:
-        values: dict[str, Any] = {}
-        yaml = YAML(typ="safe", pure=True)
-        for path in self.files:
-            if not path.is_file():
-                raise HelmError(f"values file {path} does not exist")
-            data = yaml.load(path.read_text(encoding="utf-8")) or {}
-            if not isinstance(data, dict):
-                raise HelmError(f"{path}: a values file must be a mapping")
-            values = coalesce(values, plain(data))
-        for text in self.sets:
-            assignment = parse_assignment(text)
-            tree: Any = plain(parse_value(assignment.raw))
-            for part in reversed(assignment.path):
-                tree = {part: tree}
-            values = coalesce(values, tree)
-        return values
 
 
 # ---------------------------------------------------------------------------------------------- dependencies

@@ -5,18 +5,15 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console, Group
 from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
-from .helm import Helm, HelmError, Rendered, Target, ValuesInput
+from .helm import Helm, HelmError, Rendered, Target
 from .values.chart import Chart
-from .values.schema import merged_values
-from .values.rules import rule_problems
-from .values.schema import validate_values
+from .values.inputs import ValuesInput
 from .kube import connect
 from .wait import Snapshot, WaitResult, wait_for_release
 from .errors import ReleaseError
@@ -30,15 +27,6 @@ def parse_timeout(text: str) -> float:
         return float(text[:-1]) * units[text[-1]] if text and text[-1] in units else float(text)
     except ValueError as exc:
         raise ReleaseError(f"--timeout {text!r} is not a duration: write 600, 90s, 10m or 1h") from exc
-
-
-def check_values(target: Target, values: dict[str, Any]) -> None:
-    """Refuse values the chart would refuse, before helm is even started (same checks as `airkube values validate`)."""
-    chart = Chart(target.chart_path())
-    merged = merged_values(chart, values)
-    problems = validate_values(chart, merged) + rule_problems(merged)
-    if problems:
-        raise ReleaseError("the values are invalid:\n  " + "\n  ".join(p.render() for p in problems))
 
 
 def snapshot_table(snapshot: Snapshot) -> Table:
@@ -87,8 +75,7 @@ def install(console: Console, request: InstallRequest) -> Rendered:
     """helm upgrade --install (or a client-side render with dry_run), then wait; raises ReleaseError."""
     target = request.target
     try:
-        values = request.values.merged()
-        check_values(target, values)
+        values = request.values.checked(Chart(target.chart_path()))
         helm = Helm(target)
         if request.dry_run:
             rendered = asyncio.run(helm.render(values))

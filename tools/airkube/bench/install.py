@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from airkube.helm import Helm, Target, ValuesInput
+from airkube.helm import Helm, Target
+from airkube.values.inputs import ValuesInput
 from airkube.kube import wait_gone
 
 

@@ -9,7 +9,8 @@ from typing import List, Optional
 import typer
 from rich.console import Console
 
-from ..helm import Helm, Target, ValuesInput
+from ..helm import Helm, Target
+from ..values.inputs import ValuesInput
 from ..release import InstallRequest, ReleaseError, install
 
 FILES = typer.Option([], "-f", "--values", help="Values file (repeatable, later files win)")

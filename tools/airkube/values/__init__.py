@@ -2,10 +2,11 @@
 
 from .chart import Chart, ChartNotFound, repo_root
 from .edit import EditError, EditResult, edit_file
+from .inputs import ValuesInput
 from .problems import Problem
 from .validate import check_documents, validate_files
 
 __all__ = [
     "Chart", "ChartNotFound", "repo_root", "EditError", "EditResult", "edit_file", "Problem",
-    "check_documents", "validate_files",
+    "check_documents", "validate_files", "ValuesInput",
 ]
