@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import base64
 import importlib
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
+from urllib.parse import urlparse
 
+import yaml
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -57,11 +61,11 @@ class DeployReport:
         return next((s.name for s in self.steps if s.status == "failed"), None)
 
     def table(self) -> Table:
-        table = Table(title=f"airkube deploy ({self.provider})", show_lines=False)
-        table.add_column("step")
-        table.add_column("status")
-        table.add_column("seconds", justify="right")
-        table.add_column("detail", overflow="fold")
+        table = Table(title=f"airkube deploy ({escape(self.provider)})", title_justify="left", show_lines=False)
+        table.add_column("step", no_wrap=True)
+        table.add_column("status", no_wrap=True)
+        table.add_column("seconds", justify="right", no_wrap=True)
+        table.add_column("detail", overflow="fold", ratio=1, min_width=20)  # the only column that may fold
         colours = {"ok": "green", "skipped": "dim", "failed": "red"}
         for s in self.steps:
             table.add_row(s.name, f"[{colours[s.status]}]{s.status}[/]", f"{s.seconds:.1f}", escape(s.detail))
@@ -70,6 +74,87 @@ class DeployReport:
 
 
 Step = Callable[[], str | None]  # returns a detail line; None means skipped; raises on failure
+
+
+# --- the last lines: how to reach the UI and read the admin password ------------------------------------------
+
+@dataclass(frozen=True)
+class Access:
+    """What the release really created: the api-server Service and the auth Secret (found by the chart's labels)."""
+
+    namespace: str
+    service: str
+    port: int
+    secret: str | None = None
+    key: str | None = None  # `password` (first user's password alone) or `passwords.json`
+    username: str | None = None
+    base_path: str = "/"
+
+
+def find_access(core: Any, namespace: str, release: str, base_url: str | None = None) -> Access:
+    """Look the objects up in the cluster (so the lines name what exists, whatever the values said)."""
+    from .smoke.runner import find_api_service
+
+    service, port = find_api_service(core, namespace, release)
+    selector = f"app.kubernetes.io/instance={release},app.kubernetes.io/component=auth"
+    secrets = core.list_namespaced_secret(namespace, label_selector=selector).items
+    secret = key = username = None
+    for item in secrets:
+        data = item.data or {}
+        if "password" in data or "passwords.json" in data:
+            secret, key = item.metadata.name, ("password" if "password" in data else "passwords.json")
+            if "passwords.json" in data:
+                try:
+                    users = json.loads(base64.b64decode(data["passwords.json"]))
+                    username = "admin" if "admin" in users else next(iter(users), None)
+                except (ValueError, TypeError):
+                    username = None
+            break
+    path = urlparse(base_url).path if base_url else ""
+    return Access(namespace, service, port, secret, key, username, (path.rstrip("/") or "") + "/")
+
+
+def kubectl_prefix(context: str | None, kubeconfig: Path | None, user_file: Path) -> tuple[str, str]:
+    """(`kubectl` with the flags needed to reach the cluster, a line saying why): none when `context` is the
+    current context of the user's kubeconfig (merged by `cluster up`, or kind's)."""
+    contexts, current = _contexts(user_file)
+    if context is None and kubeconfig is None:
+        return "kubectl", "kubectl: the current context of your kubeconfig"
+    if context and current == context:
+        return "kubectl", f"kubectl: context {context} is the current context in {user_file}"
+    if context and context in contexts:
+        return f"kubectl --context {context}", f"kubectl: context {context} is in {user_file} (not current)"
+    flags = f" --kubeconfig {kubeconfig}" if kubeconfig else ""
+    flags += f" --context {context}" if context else ""
+    return f"kubectl{flags}", f"kubectl: not merged into {user_file}; export KUBECONFIG={kubeconfig} to drop the flag"
+
+
+def access_lines(access: Access, kubectl: str, local_port: int = 8080) -> list[str]:
+    ns = access.namespace
+    ui = (f"UI:        {kubectl} -n {ns} port-forward svc/{access.service} {local_port}:{access.port}"
+          f"   then open http://localhost:{local_port}{access.base_path}")
+    lines = [ui]
+    if access.secret and access.key == "password":
+        lines.append(f"password:  {kubectl} -n {ns} get secret {access.secret} -o jsonpath='{{.data.password}}'"
+                     f" | base64 -d; echo   (user {access.username or 'admin'})")
+    elif access.secret:
+        lines.append(f"passwords: {kubectl} -n {ns} get secret {access.secret} -o jsonpath='{{.data.passwords\\.json}}'"
+                     " | base64 -d; echo   (JSON: user → password)")
+    else:
+        lines.append(f"password:  no generated auth Secret (auth.existingSecret is yours); see "
+                     f"`helm get notes -n {ns} <release>`")
+    return lines
+
+
+def _contexts(user_file: Path) -> tuple[set[str], str | None]:
+    try:
+        data = yaml.safe_load(user_file.read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return set(), None
+    if not isinstance(data, dict):
+        return set(), None
+    names = {c.get("name") for c in data.get("contexts") or [] if isinstance(c, dict)}
+    return {n for n in names if n}, data.get("current-context") or None
 
 
 class Deployer:
@@ -148,7 +233,30 @@ class Deployer:
             status = "skipped" if detail is None else "ok"
             self.report.steps.append(StepResult(name, time.monotonic() - start, status, detail or ""))
         self.console.print(self.report.table())
+        if all(any(s.name == n and s.status == "ok" for s in self.report.steps) for n in ("install", "wait")):
+            self.print_access()
         return self.report
+
+    def print_access(self) -> None:
+        """The last lines: the port-forward command and the exact command that prints the admin password."""
+        from .cluster.kubeconfig import user_kubeconfig
+        from .kube import connect
+
+        kubeconfig = self.provider.kubeconfig()
+        context = self.provider.kube_context()
+        try:
+            core = connect(kubeconfig, context).core
+            base_url = ((ValuesInput(self.value_files(), self.options.sets).merged().get("config") or {})
+                        .get("api") or {}).get("base_url")
+            access = find_access(core, self.options.namespace, self.options.release, base_url)
+        except Exception as exc:  # noqa: BLE001 - the release is up: never fail the deploy over a hint
+            self.console.print(f"[yellow]could not look up the UI Service / auth Secret:[/] {escape(str(exc))}; "
+                               f"see `helm get notes -n {self.options.namespace} {self.options.release}`")
+            return
+        kubectl, why = kubectl_prefix(context, kubeconfig, user_kubeconfig())
+        self.console.rule("[bold]next")
+        for line in [*access_lines(access, kubectl), why]:
+            self.console.print(line, markup=False, highlight=False, soft_wrap=True)  # one line each: copy-paste
 
 
 def deploy(console: Console, options: DeployOptions) -> DeployReport:

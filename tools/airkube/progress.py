@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from types import TracebackType
 from typing import Self
 
@@ -100,3 +100,17 @@ class Throttle:
 
     def elapsed(self) -> str:
         return elapsed(self.clock() - self.started)
+
+
+NOT_A_TTY_COLUMNS = 160
+
+
+def fit_output(env: MutableMapping[str, str] | None = None, isatty: Callable[[], bool] | None = None) -> None:
+    """Off a terminal rich lays tables out for 80 columns, which folds a six-column table into 10-character
+    slivers; give it NOT_A_TTY_COLUMNS (160) instead, unless COLUMNS says otherwise. On a terminal: its width."""
+    import sys
+
+    target: MutableMapping[str, str] = os.environ if env is None else env
+    tty = isatty() if isatty else sys.stdout.isatty()
+    if not tty and not target.get("COLUMNS", "").isdigit():
+        target["COLUMNS"] = str(NOT_A_TTY_COLUMNS)

@@ -71,4 +71,7 @@ _register()
 
 
 def main() -> None:
+    from ..progress import fit_output
+
+    fit_output()
     app()

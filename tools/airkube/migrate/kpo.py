@@ -12,10 +12,9 @@ from .tables import KPO_KWARG_RENAMES
 def _on_finish(ctx: Context, kw: ast.keyword) -> ast.keyword:
     value = kw.value
     if isinstance(value, ast.Constant):
-        word = "delete_pod" if value.value else "keep_pod"
-        action: ast.expr = ast.Constant(word)
+        action: ast.expr = ast.Constant("delete_pod" if value.value else "keep_pod")
         ctx.note(value, f"`is_delete_operator_pod={value.value!r}` is accepted and SILENTLY IGNORED by the provider: "
-                        f"→ `on_finish_action=\"{word}\"`")
+                        f"→ `on_finish_action=\"{action.value}\"`")  # type: ignore[attr-defined]
     else:
         action = ast.IfExp(test=value, body=ast.Constant("delete_pod"), orelse=ast.Constant("keep_pod"))
         ctx.note(value, "`is_delete_operator_pod=…` is accepted and SILENTLY IGNORED by the provider: "

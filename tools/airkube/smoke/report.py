@@ -108,26 +108,9 @@ class SmokeResult:
 def render(result: SmokeResult, console: Any = None, show_logs: bool = True) -> None:
     """Print the table (dag, task, state, duration, pod, evidence) and, for failures, the problems and logs."""
     from rich.console import Console
-    from rich.table import Table
 
     console = console or Console()
-    table = Table(title=f"airkube smoke — release {result.release} in {result.namespace} ({result.delivery or '?'})")
-    for col in ("dag", "task", "state", "duration", "pod", "evidence"):
-        table.add_column(col, overflow="fold")
-    for dag in result.dags:
-        if not dag.tasks:
-            table.add_row(dag.dag_id, "-", _state(dag.state), "", "", "")
-        for t in dag.tasks:
-            ev = ", ".join(sorted(t.evidence)) if t.evidence else ""
-            if t.missing:
-                ev += ("; " if ev else "") + "[red]missing: " + ", ".join(t.missing) + "[/red]"
-            pod = t.pod or ""
-            kpo_pod = t.evidence.get("hostname") if dag.dag_id == "smoke_kpo_seed" else None
-            if kpo_pod and kpo_pod != pod:
-                pod = f"{pod} → {kpo_pod}"
-            dur = f"{t.duration:.1f}s" if t.duration is not None else ""
-            table.add_row(dag.dag_id, t.label, _state(t.state), dur, pod, ev)
-    console.print(table)
+    console.print(table(result, console.width))
     for note in result.notes:
         console.print(f"[dim]note:[/dim] {note}")
     for dag in result.dags:
@@ -143,6 +126,47 @@ def render(result: SmokeResult, console: Any = None, show_logs: bool = True) -> 
     if result.error:
         console.print(f"[red]✗ {escape(result.error)}[/red]")
     console.print("[green]smoke: all DAGs passed[/green]" if result.ok else "[red]smoke: FAILED[/red]")
+
+
+# Below this width the pod column is left out (pod names are in --json and in the task logs): the evidence column,
+# the one that may fold, keeps room to be read. Every other column stays on one line, never folded into slivers.
+POD_COLUMN_MIN_WIDTH = 120
+
+
+def table(result: SmokeResult, width: int) -> Any:  # -> rich.table.Table
+    """One row per task: dag, task, state, duration, [pod,] evidence; fits `width` (a terminal's, or COLUMNS)."""
+    from rich.table import Table
+
+    with_pod = width >= POD_COLUMN_MIN_WIDTH
+    out = Table(title=f"airkube smoke — release {escape(result.release)} in {escape(result.namespace)} "
+                      f"({escape(result.delivery or '?')})", title_justify="left")
+    out.add_column("dag", no_wrap=True)
+    out.add_column("task", no_wrap=True)
+    out.add_column("state", no_wrap=True)
+    out.add_column("duration", justify="right", no_wrap=True)
+    if with_pod:
+        out.add_column("pod", no_wrap=True, overflow="ellipsis", max_width=max(24, width // 3))
+    out.add_column("evidence", overflow="fold", ratio=1, min_width=20)
+    for dag in result.dags:
+        if not dag.tasks:
+            out.add_row(*_cells(with_pod, escape(dag.dag_id), "-", _state(dag.state), "", "", ""))
+        for t in dag.tasks:
+            ev = escape(", ".join(sorted(t.evidence))) if t.evidence else ""
+            if t.missing:
+                ev += ("; " if ev else "") + "[red]missing: " + escape(", ".join(t.missing)) + "[/red]"
+            pod = t.pod or ""
+            kpo_pod = t.evidence.get("hostname") if dag.dag_id == "smoke_kpo_seed" else None
+            if kpo_pod and kpo_pod != pod:
+                pod = f"{pod} → {kpo_pod}"
+            dur = f"{t.duration:.1f}s" if t.duration is not None else ""
+            out.add_row(*_cells(with_pod, escape(dag.dag_id), escape(t.label), _state(t.state), dur, escape(pod), ev))
+    if not with_pod:
+        out.caption = f"(pod column left out below {POD_COLUMN_MIN_WIDTH} columns: set COLUMNS, or see --json)"
+    return out
+
+
+def _cells(with_pod: bool, dag: str, task: str, state: str, duration: str, pod: str, evidence: str) -> list[str]:
+    return [dag, task, state, duration, *([pod] if with_pod else []), evidence]
 
 
 def _state(state: str | None) -> str:
