@@ -12,9 +12,10 @@ from .tables import KPO_KWARG_RENAMES
 def _on_finish(ctx: Context, kw: ast.keyword) -> ast.keyword:
     value = kw.value
     if isinstance(value, ast.Constant):
-        action: ast.expr = ast.Constant("delete_pod" if value.value else "keep_pod")
+        word = "delete_pod" if value.value else "keep_pod"
+        action: ast.expr = ast.Constant(word)
         ctx.note(value, f"`is_delete_operator_pod={value.value!r}` is accepted and SILENTLY IGNORED by the provider: "
-                        f"→ `on_finish_action=\"{action.value}\"`")  # type: ignore[attr-defined]
+                        f"→ `on_finish_action=\"{word}\"`")
     else:
         action = ast.IfExp(test=value, body=ast.Constant("delete_pod"), orelse=ast.Constant("keep_pod"))
         ctx.note(value, "`is_delete_operator_pod=…` is accepted and SILENTLY IGNORED by the provider: "

@@ -7,12 +7,14 @@ source the client does not know is refused instead of dropped.
 from __future__ import annotations
 
 import ast
+import importlib
 import re
-
-from kubernetes.client import models as k8s_models
+from typing import Any
 
 from .context import Context, call, k8s
 from .tables import RESOURCE_KEYS
+
+k8s_models: Any = importlib.import_module("kubernetes.client.models")  # untyped package: attribute maps read at run time
 
 
 def _snake(name: str) -> str:
@@ -63,8 +65,8 @@ def dict_to_model(ctx: Context, cls: str, node: ast.Dict, where: ast.AST, what: 
             elif resolved is None and not isinstance(value, ast.Call):
                 ctx.refuse(where, f"{what}.{key.value} cannot be read statically: write k8s.{sub_cls}(...) by hand")
                 return None
-            if converted is None:
-                return None
+        if converted is None:
+            return None
         kwargs[py] = converted
     ctx.uses_k8s = True
     return call(k8s(cls), **kwargs)
