@@ -97,10 +97,23 @@ def _fail(exc: Exception) -> None:
 def up(provider: ProviderName = _PROVIDER_OPTION,
        no_kubeconfig: bool = typer.Option(False, "--no-kubeconfig",
                                           help="local: do not merge context airkube-local into ~/.kube/config "
-                                               "(or $KUBECONFIG's first file); same as AIRKUBE_NO_KUBECONFIG=1")) -> None:
+                                               "(or $KUBECONFIG's first file); same as AIRKUBE_NO_KUBECONFIG=1"),
+       nodes: int = typer.Option(None, "--nodes", min=1,
+                                 help="kind: total nodes, 1 control plane + N-1 workers, one zone each "
+                                      "(default: scripts/kind-cluster.yaml, 3); same as AIRKUBE_KIND_NODES"),
+       image: str = typer.Option(None, "--image",
+                                 help="kind: node image; `airkube` builds the offline one here (the default on "
+                                      "airkube's private engine), else kind's kindest/node; same as "
+                                      "AIRKUBE_KIND_IMAGE")) -> None:
     """Create the cluster (idempotent) and wait until the node is Ready and CoreDNS is available."""
     if no_kubeconfig:
         os.environ["AIRKUBE_NO_KUBECONFIG"] = "1"
+    if (nodes or image) and provider is not ProviderName.kind:
+        _fail(ClusterError("--nodes and --image apply to --provider kind only"))
+    if nodes:
+        os.environ["AIRKUBE_KIND_NODES"] = str(nodes)
+    if image:
+        os.environ["AIRKUBE_KIND_IMAGE"] = image
     cluster = get_provider(provider)
     started = time.monotonic()
     try:

@@ -20,6 +20,7 @@ every input, so a warm build is one `docker image inspect`.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import inspect
 import json
@@ -81,9 +82,13 @@ def _run(argv: list[str], log_file: Path, env: dict[str, str] | None = None, cwd
 def build_go_target(target: str, binary: str, log_file: Path) -> Path:
     """scripts/build-go.sh <target>, cached in <cache>/bin/<binary>."""
     path = cache_root() / "bin" / binary
-    if not os.access(path, os.X_OK):
-        _run(["bash", str(repo_root() / "scripts" / "build-go.sh"), target], log_file,
-             env={**os.environ, "AIRKUBE_CACHE": str(cache_root())})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # the same lock as the local provider's builds (cluster/local/binaries.py): one build per target at a time
+    with open(path.parent / f".build-{target}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not os.access(path, os.X_OK):
+            _run(["bash", str(repo_root() / "scripts" / "build-go.sh"), target], log_file,
+                 env={**os.environ, "AIRKUBE_CACHE": str(cache_root())})
     if not os.access(path, os.X_OK):
         raise ClusterError(f"scripts/build-go.sh {target} did not produce {path}")
     return path
