@@ -68,7 +68,7 @@ def api_session(release: Any) -> Iterator[E2EApi]:
     from kubernetes import client, config
 
     from airkube.portforward import PortForward
-    from airkube.smoke.runner import admin_credentials, find_api_service
+    from airkube.smoke.discovery import admin_credentials, find_api_service
 
     core = client.CoreV1Api(config.new_client_from_config(config_file=str(release.kubeconfig)))
     svc, port = find_api_service(core, release.namespace, release.name)

@@ -203,7 +203,7 @@ def test_executor_worker_pod_from_chart_template(bag, helm, tmp_path):
     assert "execute_workload" in " ".join(base_c.get("command", []) + base_c["args"])
     assert manifest["metadata"]["namespace"] == "airflow"
     # the runner finds these pods by label dag_id and annotation run_id
-    from airkube.smoke.runner import run_pods
+    from airkube.smoke.discovery import run_pods
 
     class _Meta:
         def __init__(self, m):

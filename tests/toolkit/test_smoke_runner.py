@@ -13,16 +13,11 @@ import pytest
 from airkube.smoke import fixtures
 from airkube.smoke.api import AirflowAPIError, AirflowClient, flatten_log
 from airkube.smoke.report import DagResult, SmokeResult, TaskResult, parse_evidence, render
-from airkube.smoke.runner import (
-    ALL_DAGS,
-    SmokeError,
-    check_dag,
-    credentials_from_secret_data,
-    default_bash_image,
-    detect_delivery,
-    new_run_id,
-    select_dags,
-)
+from airkube.errors import SmokeError
+from airkube.smoke.checks import CheckContext, check_dag
+from airkube.smoke.discovery import credentials_from_secret_data, default_bash_image, detect_delivery
+from airkube.smoke.options import ALL_DAGS
+from airkube.smoke.runner import new_run_id, select_dags
 
 
 # --- REST client ----------------------------------------------------------------------------------------
@@ -233,7 +228,7 @@ def test_api_service_and_auth_secret_on_rendered_chart(helm):
 
     from kubernetes.client import ApiClient
 
-    from airkube.smoke.runner import admin_credentials, find_api_service
+    from airkube.smoke.discovery import admin_credentials, find_api_service
 
     rendered = helm.template()
 
@@ -308,10 +303,10 @@ def _kpo_result(**overrides) -> DagResult:
 
 def test_check_kpo_evidence():
     ok = _kpo_result()
-    check_dag(ok, [])
+    check_dag(ok, CheckContext())
     assert ok.ok, ok.problems
     bad = _kpo_result(pvc_mount="rw")
-    check_dag(bad, [])
+    check_dag(bad, CheckContext())
     assert not bad.ok and any("pvc_mount" in p for p in bad.problems)
 
 
@@ -322,22 +317,22 @@ def test_check_executor_needs_distinct_pods_not_the_scheduler():
     tasks = [ti("start", "p0"), *[ti("fan", f"p{i}", i) for i in range(1, 5)], ti("check", "p5")]
     tasks[-1].evidence = {"distinct_pods": "6"}
     good = DagResult("smoke_executor", "r", "success", tasks)
-    check_dag(good, ["airflow-scheduler-abc"])
+    check_dag(good, CheckContext(scheduler_pods=("airflow-scheduler-abc",)))
     assert good.ok, good.problems
     tasks2 = [ti("start", "airflow-scheduler-abc"), *[ti("fan", "p1", i) for i in range(1, 5)], ti("check", "p5")]
     bad = DagResult("smoke_executor", "r", "success", tasks2)
-    check_dag(bad, ["airflow-scheduler-abc"])
+    check_dag(bad, CheckContext(scheduler_pods=("airflow-scheduler-abc",)))
     assert any("own" in p for p in bad.problems) and any("scheduler" in p for p in bad.problems)
 
 
 def test_check_logs_marker_must_be_this_run():
     t = TaskResult("smoke_logs", "write_marker", state="success", log=["AIRKUBE-LOG-MARKER run_id=old pod=p"])
     d = DagResult("smoke_logs", "new", "success", [t])
-    check_dag(d, [])
+    check_dag(d, CheckContext())
     assert not d.ok
     t.log.append("AIRKUBE-LOG-MARKER run_id=new pod=p")
     d.problems = []
-    check_dag(d, [])
+    check_dag(d, CheckContext())
     assert d.ok
 
 
@@ -345,7 +340,7 @@ def test_report_renders_failures_with_logs():
     from rich.console import Console
 
     res = SmokeResult("airflow", "airflow", "pvc", [_kpo_result(pvc_mount="rw")])
-    check_dag(res.dags[0], [])
+    check_dag(res.dags[0], CheckContext())
     res.dags[0].tasks[0].state = "failed"
     console = Console(record=True, width=200)
     render(res, console)

@@ -93,7 +93,7 @@ class Access:
 
 def find_access(core: Any, namespace: str, release: str, base_url: str | None = None) -> Access:
     """Look the objects up in the cluster (so the lines name what exists, whatever the values said)."""
-    from .smoke.runner import find_api_service
+    from .smoke.discovery import find_api_service
 
     service, port = find_api_service(core, namespace, release)
     selector = f"app.kubernetes.io/instance={release},app.kubernetes.io/component=auth"

@@ -125,7 +125,9 @@ def release_config(core: Any, namespace: str, release: str) -> dict[str, str]:
 def run_bench(opts: BenchOptions, console: Console | None = None) -> BenchResult:
     from airkube.dags import push_dags, release_airflow_image
     from airkube.smoke.api import AirflowClient
-    from airkube.smoke.runner import SmokeOptions, api_endpoint, admin_credentials, wait_parsed
+    from airkube.smoke.discovery import admin_credentials, api_endpoint
+    from airkube.smoke.options import SmokeOptions
+    from airkube.smoke.runner import wait_parsed
 
     console = console or Console(stderr=True)
     from airkube.kube import connect

@@ -52,7 +52,7 @@ def git_server(
 ) -> None:
     """Start (or reuse) an in-cluster git server, commit DAGs to `main`, print the URL for dags.gitSync.repo."""
     from airkube.smoke.gitserver import ensure_git_server, push_to_git_server
-    from airkube.smoke.runner import SMOKE_DAGS_DIR
+    from airkube.smoke.options import SMOKE_DAGS_DIR
 
     core, apps = _clients(kubeconfig, kube_context)
     server, pod = ensure_git_server(namespace=namespace, image=image, name=name, core=core, apps=apps)
@@ -64,6 +64,6 @@ def git_server(
 @app.command("path")
 def path() -> None:
     """Print the folder of the smoke DAGs shipped with airkube."""
-    from airkube.smoke.runner import SMOKE_DAGS_DIR
+    from airkube.smoke.options import SMOKE_DAGS_DIR
 
     print(SMOKE_DAGS_DIR)

@@ -8,7 +8,9 @@ Library entry point::
 """
 
 from airkube.smoke.report import DagResult, SmokeResult, TaskResult
-from airkube.smoke.runner import ALL_DAGS, SMOKE_DAGS_DIR, SmokeError, SmokeOptions, run_smoke
+from airkube.errors import SmokeError
+from airkube.smoke.options import ALL_DAGS, SMOKE_DAGS_DIR, SmokeOptions
+from airkube.smoke.runner import run_smoke
 
 __all__ = [
     "ALL_DAGS",
