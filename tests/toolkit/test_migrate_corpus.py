@@ -290,3 +290,25 @@ def test_default_schedule_and_catchup_kept():
     code = migrate_source("from airflow import DAG\nfrom datetime import datetime\n"
                           "dag = DAG('d', start_date=datetime(2020, 1, 1))\n").source
     assert "schedule=timedelta(days=1)" in code and "catchup=True" in code and "from datetime import timedelta" in code
+
+
+def test_bare_dag_decorator_keeps_the_old_default_schedule():
+    code = migrate_source("from airflow.decorators import dag\n@dag\ndef d():\n    pass\nd()\n").source
+    assert "@dag(schedule=timedelta(days=1), catchup=True)" in code
+
+
+@pytest.mark.parametrize(("src", "line", "words"), [
+    (("from airflow.contrib.operators.kubernetes_pod_operator import KubernetesPodOperator\n\n"
+     "KubernetesPodOperator('default', 'ubuntu', 'n', task_id='t')\n"), 3, "positional arguments"),
+    ("X = 1\nCMD = f'echo {{{{ next_execution_date }}}} {X}'\n", 2, "`next_execution_date` was removed"),
+    ("X = 1\nCMD = f'echo {{{{ execution_date }}}} {X}'\n", 2, "use `logical_date`"),
+    ("from airflow.contrib.kubernetes.volume import Volume\nv = Volume(name='v', configs={})\n", 2, "has no source"),
+    ("from airflow.contrib.kubernetes.pod import Resources\nr = Resources('1Gi', '1', '2Gi')\n", 2, "positional"),
+    ("from airflow.contrib.kubernetes.pod import Port\np = Port(name='http')\n", 2, "container_port"),
+    ("import airflow.contrib.kubernetes.volume\n", 1, "`import airflow.contrib.kubernetes.volume`"),
+    ("from airflow import DAG\nDAG('d', schedule_interval='@daily', schedule='@hourly')\n", 2, "both `schedule_interval=`"),
+])
+def test_small_refusals(src, line, words):
+    with pytest.raises(MigrationRefused) as info:
+        migrate_source(src)
+    assert any(r.line == line and words in r.message for r in info.value.refusals), info.value.refusals

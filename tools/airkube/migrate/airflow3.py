@@ -113,8 +113,8 @@ def days_ago(ctx: Context, node: ast.Call) -> ast.expr:
     return ast.copy_location(expr, node)
 
 
-def template(ctx: Context, node: ast.Constant) -> ast.Constant:
-    """Jinja blocks in string literals: context variables removed in Airflow 3."""
+def template(ctx: Context, node: ast.Constant, *, rewrite: bool = True) -> ast.Constant:
+    """Jinja blocks in string literals: context variables removed in Airflow 3 (``rewrite=False``: refuse them)."""
     if not isinstance(node.value, str) or "{" not in node.value:
         return node
     text = node.value
@@ -123,9 +123,10 @@ def template(ctx: Context, node: ast.Constant) -> ast.Constant:
         out = block.group(0)
         for old, new in TEMPLATE_RENAMES.items():
             if re.search(rf"\b{old}\b", out):
-                if new is None:
-                    ctx.refuse(node, f"template variable `{old}` was removed in Airflow 3: rewrite it with "
-                                     "`data_interval_start`/`data_interval_end` or `prev_data_interval_start_success`")
+                if new is None or not rewrite:
+                    hint = f"use `{new}`" if new else ("rewrite it with `data_interval_start`/`data_interval_end` or "
+                                                       "`prev_data_interval_start_success`")
+                    ctx.refuse(node, f"template variable `{old}` was removed in Airflow 3: {hint}")
                 else:
                     out = re.sub(rf"\b{old}\b", new, out)
                     ctx.note(node, f"template variable `{old}` → `{new}` (removed in Airflow 3)")

@@ -78,6 +78,9 @@ def _argv(ctx: Context, node: ast.Call, kws: dict[str, ast.keyword]) -> None:
 
 def convert(ctx: Context, node: ast.Call) -> ast.Call:
     ctx.needs_kpo = True
+    if node.args:
+        ctx.refuse(node, "KubernetesPodOperator(...) with positional arguments: the provider's argument order differs "
+                         "from 1.10 (namespace, image, name, …); pass them as keywords")
     kws = {kw.arg: kw for kw in node.keywords if kw.arg}
     _argv(ctx, node, kws)
     new: list[ast.keyword] = []

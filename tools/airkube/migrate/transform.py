@@ -36,7 +36,12 @@ class Migrator(ast.NodeTransformer):
         return airflow3.template(self.ctx, node)
 
     def visit_JoinedStr(self, node: ast.JoinedStr) -> ast.JoinedStr:
-        return node  # f-string parts are not templates on their own (and rewriting them would break the f-string)
+        # f-string parts are not rewritten (that could break the f-string); removed template variables are refused
+        for part in node.values:
+            if isinstance(part, ast.Constant) and isinstance(part.value, str):
+                airflow3.template(self.ctx, part, rewrite=False)
+        self.generic_visit(node)
+        return node
 
     def visit_Dict(self, node: ast.Dict) -> ast.Dict:
         self.generic_visit(node)
@@ -52,7 +57,9 @@ class Migrator(ast.NodeTransformer):
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.FunctionDef:
         self.generic_visit(node)
-        for deco in node.decorator_list:
+        for i, deco in enumerate(node.decorator_list):
+            if isinstance(deco, (ast.Name, ast.Attribute)) and (getattr(deco, "id", None) == "dag" or getattr(deco, "attr", None) == "dag"):
+                deco = node.decorator_list[i] = ast.copy_location(ast.Call(func=deco, args=[], keywords=[]), deco)
             if isinstance(deco, ast.Call) and func_name(deco) == "dag":
                 airflow3.dag_call(self.ctx, deco, decorator=True)
         return node
