@@ -155,6 +155,29 @@ def all_manifests(opts: FixtureOptions) -> list[dict[str, Any]]:
     ]
 
 
+KPO_NAMESPACE_ENV = "AIRKUBE_KPO_NAMESPACE"  # set by the chart in every Airflow container (kubernetesPodOperator)
+
+
+def kpo_namespace_from_deployments(deployments: list[Any], default: str) -> str:
+    """The KubernetesPodOperator namespace the release's containers are given (``AIRKUBE_KPO_NAMESPACE``), else
+    ``default``. The smoke KPO DAG creates its pod there, so its world (Secrets, ConfigMaps, claim, anchor pod)
+    must be there too. ``deployments`` are ``V1Deployment`` objects."""
+    for dep in deployments:
+        for container in dep.spec.template.spec.containers or []:
+            for env in container.env or []:
+                if env.name == KPO_NAMESPACE_ENV and env.value:
+                    return str(env.value)
+    return default
+
+
+def kpo_namespace(apps: Any, namespace: str, release: str) -> str:
+    """Namespace of the smoke KPO pod for a release (see :func:`kpo_namespace_from_deployments`)."""
+    from airkube.kube import release_selector
+
+    deployments = apps.list_namespaced_deployment(namespace, label_selector=release_selector(release)).items
+    return kpo_namespace_from_deployments(deployments, namespace)
+
+
 # --- applying ------------------------------------------------------------------------------------------------
 def ensure_fixtures(core: Any, opts: FixtureOptions) -> FixtureReport:
     """Create whatever is missing; existing Secrets/ConfigMaps get the smoke keys patched in (others kept).

@@ -18,8 +18,9 @@ Runtime knobs (no Airflow Variable, no database access while parsing):
 
 * image: DAG param ``image`` (the smoke runner passes it in the run ``conf``); default from the environment
   variable ``AIRKUBE_SMOKE_BASH_IMAGE`` of the parsing process, else ``docker.io/library/bash:5.2``.
-* namespace: ``AIRKUBE_SMOKE_NAMESPACE`` of the parsing process, else the namespace of the pod that parses
-  the file (the release namespace: dag-processor and worker pods both live there), else ``default``.
+* namespace: ``AIRKUBE_SMOKE_NAMESPACE`` of the parsing process, else ``AIRKUBE_KPO_NAMESPACE`` (the chart's
+  KubernetesPodOperator namespace, set in every Airflow container when ``kubernetesPodOperator.enabled``: task
+  pods may create pods there only), else the namespace of the pod that parses the file, else ``default``.
 """
 
 from __future__ import annotations
@@ -39,9 +40,10 @@ _SA_NAMESPACE_FILE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespa
 
 
 def _namespace() -> str:
-    env = os.environ.get("AIRKUBE_SMOKE_NAMESPACE", "").strip()
-    if env:
-        return env
+    for name in ("AIRKUBE_SMOKE_NAMESPACE", "AIRKUBE_KPO_NAMESPACE"):
+        env = os.environ.get(name, "").strip()
+        if env:
+            return env
     try:
         return _SA_NAMESPACE_FILE.read_text().strip() or "default"
     except OSError:
@@ -158,4 +160,9 @@ with DAG(
         hostnetwork=False,
         tolerations=tolerations,
         env_from=env_from,
+        # Pod Security "restricted" (enforced on the e2e namespaces): not in the 1.10 seed, which predates PSA
+        security_context=k8s.V1PodSecurityContext(
+            run_as_non_root=True, run_as_user=65534, run_as_group=65534,
+            seccomp_profile=k8s.V1SeccompProfile(type="RuntimeDefault")),
+        container_security_context={"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
     )
