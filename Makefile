@@ -62,7 +62,9 @@ bench: setup  ## P1..P5 against bare pods on the local cluster (own release in $
 bench-render: setup  ## median helm template time and object counts
 	$(PY) scripts/bench_render.py
 
-chart-docs: setup  ## regenerate the parameter tables of the chart READMEs from the ## @param annotations
+chart-docs: setup  ## regenerate values.schema.json, _validate.tpl (rules.yaml) and the README parameter tables
+	$(PY) charts/airflow/schema/gen_schema.py
+	$(PY) charts/airflow/schema/gen_validate.py
 	$(PY) scripts/chart_readme.py charts/airflow charts/postgres charts/volumes
 
 clean:

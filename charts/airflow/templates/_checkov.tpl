@@ -1,6 +1,8 @@
 {{/*
-checkov findings accepted on purpose, each with its reason, as `checkov.io/skipN` annotations on the object.
-Call with (list $ "CKV_K8S_15" "CKV_K8S_43" ...); rendered as annotation lines.
+checkov findings accepted on purpose, each with its reason, as a YAML map id -> reason.
+Usage:
+  {{ include "airflow.checkov.reasons" (dict) | fromYaml }}
+Params: none.
 */}}
 {{- define "airflow.checkov.reasons" -}}
 CKV_K8S_15: IfNotPresent on purpose - tags are pinned and local or offline clusters import images into the node runtime (set images.*.pullPolicy to Always if you want)
@@ -12,11 +14,20 @@ CKV_K8S_8: Health is checked on the main container (exec `airflow jobs check` or
 CKV_K8S_9: Serves no traffic (dag-processor, triggerer, helm test pod) - readiness would gate nothing; it is available as readinessProbe.enabled
 {{- end -}}
 
+{{/*
+`checkov.io/skipN` annotation lines for the given checks, each with its reason (CKV2_K8S_6 is dropped when
+networkPolicies.enabled).
+Usage:
+  {{ include "airflow.checkov.skips" (dict "checks" (list "CKV_K8S_15" "CKV_K8S_43") "context" $) }}
+Params:
+  - checks - List - Required. checkov check ids (keys of airflow.checkov.reasons).
+  - context - Dict - Required. The root context ($).
+*/}}
 {{- define "airflow.checkov.skips" -}}
-{{- $root := index . 0 -}}
-{{- $reasons := include "airflow.checkov.reasons" $root | fromYaml -}}
+{{- $root := .context -}}
+{{- $reasons := include "airflow.checkov.reasons" (dict) | fromYaml -}}
 {{- $n := 0 -}}
-{{- range $id := rest . }}
+{{- range $id := .checks }}
 {{- if not (and (eq $id "CKV2_K8S_6") $root.Values.networkPolicies.enabled) }}
 {{- $n = add1 $n }}
 checkov.io/skip{{ $n }}: {{ printf "%s=%s" $id (index $reasons $id) | quote }}

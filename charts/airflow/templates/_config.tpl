@@ -1,5 +1,13 @@
 {{/* airflow.cfg: chart defaults deep-merged with .Values.config, paths shared by all templates. */}}
 
+{{/*
+Fixed paths inside the Airflow containers.
+Usage:
+  {{ include "airflow.paths.config" (dict) }}
+  (likewise airflow.paths.configDir, airflow.paths.podTemplateDir, airflow.paths.podTemplate,
+  airflow.paths.authDir, airflow.paths.authSecretDir, airflow.paths.passwordsFile)
+Params: none.
+*/}}
 {{- define "airflow.paths.configDir" -}}/opt/airflow/config{{- end -}}
 {{- define "airflow.paths.config" -}}/opt/airflow/config/airflow.cfg{{- end -}}
 {{- define "airflow.paths.podTemplateDir" -}}/opt/airflow/pod_templates{{- end -}}
@@ -8,25 +16,46 @@
 {{- define "airflow.paths.authSecretDir" -}}/opt/airflow/auth-secret{{- end -}}
 {{- define "airflow.paths.passwordsFile" -}}/opt/airflow/auth/simple_auth_manager_passwords.json{{- end -}}
 
-{{/* "true" when DAGs come from git-sync / from a PVC. */}}
-{{- define "airflow.dags.gitSync" -}}{{ if .Values.dags.gitSync.enabled }}true{{ end }}{{- end -}}
-{{- define "airflow.dags.pvc" -}}{{ if .Values.dags.persistence.enabled }}true{{ end }}{{- end -}}
+{{/*
+"true" when DAGs come from git-sync / from a PVC, else "".
+Usage:
+  {{ if include "airflow.dags.gitSync" (dict "context" $) }}…{{ end }}
+  {{ if include "airflow.dags.pvc" (dict "context" $) }}…{{ end }}
+Params:
+  - context - Dict - Required. The root context ($).
+*/}}
+{{- define "airflow.dags.gitSync" -}}{{ if .context.Values.dags.gitSync.enabled }}true{{ end }}{{- end -}}
+{{- define "airflow.dags.pvc" -}}{{ if .context.Values.dags.persistence.enabled }}true{{ end }}{{- end -}}
 
-{{/* dags_folder: git-sync → <root>/<link>/<subPath>; PVC or image → dags.mountPath. */}}
+{{/*
+dags_folder: git-sync -> <mountPath>/repo/<subPath>; PVC or image -> dags.mountPath.
+Usage:
+  {{ include "airflow.dags.folder" (dict "context" $) }}
+Params:
+  - context - Dict - Required. The root context ($).
+*/}}
 {{- define "airflow.dags.folder" -}}
-{{- if .Values.dags.gitSync.enabled -}}
-{{- $parts := list (trimSuffix "/" .Values.dags.mountPath) "repo" -}}
-{{- with trimAll "/" .Values.dags.gitSync.subPath }}{{ $parts = append $parts . }}{{ end -}}
+{{- $d := .context.Values.dags -}}
+{{- if $d.gitSync.enabled -}}
+{{- $parts := list (trimSuffix "/" $d.mountPath) "repo" -}}
+{{- with trimAll "/" $d.gitSync.subPath }}{{ $parts = append $parts . }}{{ end -}}
 {{- join "/" $parts -}}
 {{- else -}}
-{{- .Values.dags.mountPath -}}
+{{- $d.mountPath -}}
 {{- end -}}
 {{- end -}}
 
-{{/* Sub-path of [api] base_url ("" or "/something"), used for the execution API URL and the health probes. */}}
+{{/*
+Sub-path of [api] base_url ("" or "/something"), used for the execution API URL and the health probes.
+Usage:
+  {{ include "airflow.api.basePath" (dict "context" $) }}
+Params:
+  - context - Dict - Required. The root context ($).
+*/}}
 {{- define "airflow.api.basePath" -}}
+{{- $root := .context -}}
 {{- $base := "" -}}
-{{- with .Values.config.api }}{{ with .base_url }}{{ $base = tpl (toString .) $ }}{{ end }}{{ end -}}
+{{- with $root.Values.config.api }}{{ with .base_url }}{{ $base = tpl (toString .) $root }}{{ end }}{{ end -}}
 {{- $path := "" -}}
 {{- if hasPrefix "/" $base -}}
 {{- $path = $base -}}
@@ -37,56 +66,86 @@
 {{- if $path }}{{ printf "/%s" (trimPrefix "/" $path) }}{{ end -}}
 {{- end -}}
 
-{{/* http://<api-svc>.<ns>.svc:<port><sub-path>/execution/ */}}
+{{/*
+Execution API URL of the task pods: http://<api-svc>.<ns>.svc:<port><sub-path>/execution/
+Usage:
+  {{ include "airflow.executionApiUrl" (dict "context" $) }}
+Params:
+  - context - Dict - Required. The root context ($).
+*/}}
 {{- define "airflow.executionApiUrl" -}}
-{{- printf "http://%s.%s.svc:%d%s/execution/" (include "airflow.apiServer.serviceName" .) .Release.Namespace (int .Values.apiServer.service.port) (include "airflow.api.basePath" .) -}}
+{{- $root := .context -}}
+{{- printf "http://%s.%s.svc:%d%s/execution/" (include "airflow.apiServer.serviceName" (dict "context" $root)) $root.Release.Namespace (int $root.Values.apiServer.service.port) (include "airflow.api.basePath" (dict "context" $root)) -}}
 {{- end -}}
 
+{{/*
+Class of the auth manager (auth.manager: simple or fab).
+Usage:
+  {{ include "airflow.authManagerClass" (dict "context" $) }}
+Params:
+  - context - Dict - Required. The root context ($).
+*/}}
 {{- define "airflow.authManagerClass" -}}
-{{- if eq .Values.auth.manager "fab" -}}
+{{- if eq .context.Values.auth.manager "fab" -}}
 airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager
 {{- else -}}
 airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager
 {{- end -}}
 {{- end -}}
 
+{{/*
+Airflow connection id of the remote log store: logs.remote.connectionId, else the backend's default.
+Usage:
+  {{ include "airflow.remoteLogs.connectionId" (dict "context" $) }}
+Params:
+  - context - Dict - Required. The root context ($).
+*/}}
 {{- define "airflow.remoteLogs.connectionId" -}}
-{{- if .Values.logs.remote.connectionId -}}
-{{- .Values.logs.remote.connectionId -}}
-{{- else if eq .Values.logs.remote.backend "gcs" -}}
+{{- $r := .context.Values.logs.remote -}}
+{{- if $r.connectionId -}}
+{{- $r.connectionId -}}
+{{- else if eq $r.backend "gcs" -}}
 google_cloud_default
 {{- else -}}
 aws_default
 {{- end -}}
 {{- end -}}
 
-{{/* Chart defaults as a YAML map (section → key → value). */}}
+{{/*
+Chart defaults of airflow.cfg as a YAML map (section -> key -> value).
+Usage:
+  {{ include "airflow.config.defaults" (dict "context" $) | fromYaml }}
+Params:
+  - context - Dict - Required. The root context ($).
+*/}}
 {{- define "airflow.config.defaults" -}}
+{{- $root := .context -}}
+{{- $v := $root.Values -}}
 core:
-  executor: {{ .Values.executor }}
-  dags_folder: {{ include "airflow.dags.folder" . }}
+  executor: {{ $v.executor }}
+  dags_folder: {{ include "airflow.dags.folder" (dict "context" $root) }}
   load_examples: "False"
   # Airflow's 32 caps a deployment at 32 running task pods: with the KubernetesExecutor the cluster is the
   # capacity, and a 50-task fan-out (docs/benchmarks.md, P2) needs more than 32 slots.
   parallelism: "64"
-  execution_api_server_url: {{ include "airflow.executionApiUrl" . }}
-  auth_manager: {{ include "airflow.authManagerClass" . }}
-  {{- if eq .Values.auth.manager "simple" }}
-  simple_auth_manager_users: {{ $users := list }}{{ range .Values.auth.users }}{{ $users = append $users (printf "%s:%s" .username .role) }}{{ end }}{{ join "," $users | quote }}
-  simple_auth_manager_passwords_file: {{ include "airflow.paths.passwordsFile" . }}
+  execution_api_server_url: {{ include "airflow.executionApiUrl" (dict "context" $root) }}
+  auth_manager: {{ include "airflow.authManagerClass" (dict "context" $root) }}
+  {{- if eq $v.auth.manager "simple" }}
+  simple_auth_manager_users: {{ $users := list }}{{ range $v.auth.users }}{{ $users = append $users (printf "%s:%s" .username .role) }}{{ end }}{{ join "," $users | quote }}
+  simple_auth_manager_passwords_file: {{ include "airflow.paths.passwordsFile" (dict) }}
   {{- end }}
 api:
   host: 0.0.0.0
   port: "8080"
   expose_config: "False"
 logging:
-  base_log_folder: {{ .Values.logs.mountPath }}
+  base_log_folder: {{ $v.logs.mountPath }}
   colored_console_log: "False"
-  remote_logging: {{ ternary "True" "False" .Values.logs.remote.enabled | quote }}
-  {{- if .Values.logs.remote.enabled }}
-  remote_base_log_folder: {{ .Values.logs.remote.baseUrl }}
-  remote_log_conn_id: {{ include "airflow.remoteLogs.connectionId" . }}
-  delete_local_logs: {{ ternary "True" "False" .Values.logs.remote.deleteLocalCopy | quote }}
+  remote_logging: {{ ternary "True" "False" $v.logs.remote.enabled | quote }}
+  {{- if $v.logs.remote.enabled }}
+  remote_base_log_folder: {{ $v.logs.remote.baseUrl }}
+  remote_log_conn_id: {{ include "airflow.remoteLogs.connectionId" (dict "context" $root) }}
+  delete_local_logs: {{ ternary "True" "False" $v.logs.remote.deleteLocalCopy | quote }}
   {{- end }}
 scheduler:
   enable_health_check: "True"
@@ -97,29 +156,42 @@ scheduler:
 dag_processor:
   refresh_interval: "60"
 kubernetes_executor:
-  pod_template_file: {{ include "airflow.paths.podTemplate" . }}
-  namespace: {{ include "airflow.workerNamespace" . }}
+  pod_template_file: {{ include "airflow.paths.podTemplate" (dict) }}
+  namespace: {{ include "airflow.workerNamespace" (dict "context" $root) }}
   in_cluster: "True"
-  delete_worker_pods: {{ ternary "True" "False" .Values.kubernetesExecutor.deleteWorkerPods | quote }}
-  delete_worker_pods_on_failure: {{ ternary "True" "False" .Values.kubernetesExecutor.deleteWorkerPodsOnFailure | quote }}
-  worker_pods_creation_batch_size: {{ .Values.kubernetesExecutor.workerPodsCreationBatchSize | quote }}
-  async_pod_creation: {{ ternary "True" "False" .Values.kubernetesExecutor.asyncPodCreation | quote }}
-  multi_namespace_mode: {{ ternary "True" "False" .Values.kubernetesExecutor.multiNamespaceMode | quote }}
-  {{- with .Values.kubernetesExecutor.multiNamespaces }}
+  delete_worker_pods: {{ ternary "True" "False" $v.kubernetesExecutor.deleteWorkerPods | quote }}
+  delete_worker_pods_on_failure: {{ ternary "True" "False" $v.kubernetesExecutor.deleteWorkerPodsOnFailure | quote }}
+  worker_pods_creation_batch_size: {{ $v.kubernetesExecutor.workerPodsCreationBatchSize | quote }}
+  async_pod_creation: {{ ternary "True" "False" $v.kubernetesExecutor.asyncPodCreation | quote }}
+  multi_namespace_mode: {{ ternary "True" "False" $v.kubernetesExecutor.multiNamespaceMode | quote }}
+  {{- with $v.kubernetesExecutor.multiNamespaces }}
   multi_namespace_mode_namespace_list: {{ join "," . | quote }}
   {{- end }}
 {{- end -}}
 
-{{/* Merged configuration as a dict (user's `config` wins). */}}
+{{/*
+Merged configuration as YAML (the user's `config` wins over the chart defaults).
+Usage:
+  {{ include "airflow.config.merged" (dict "context" $) | fromYaml }}
+Params:
+  - context - Dict - Required. The root context ($).
+*/}}
 {{- define "airflow.config.merged" -}}
-{{- $defaults := include "airflow.config.defaults" . | fromYaml -}}
-{{- $merged := mustMergeOverwrite $defaults (deepCopy (default dict .Values.config)) -}}
+{{- $defaults := include "airflow.config.defaults" (dict "context" .context) | fromYaml -}}
+{{- $merged := mustMergeOverwrite $defaults (deepCopy (default dict .context.Values.config)) -}}
 {{- toYaml $merged -}}
 {{- end -}}
 
-{{/* airflow.cfg text: sorted sections and keys; booleans as True/False; lists/maps as JSON; values through tpl. */}}
+{{/*
+airflow.cfg text: sorted sections and keys; booleans as True/False; lists/maps as JSON; values through tpl.
+Usage:
+  {{ include "airflow.config.cfg" (dict "context" $) }}
+Params:
+  - context - Dict - Required. The root context ($).
+*/}}
 {{- define "airflow.config.cfg" -}}
-{{- $merged := include "airflow.config.merged" . | fromYaml -}}
+{{- $root := .context -}}
+{{- $merged := include "airflow.config.merged" (dict "context" $root) | fromYaml -}}
 {{- range $section := keys $merged | sortAlpha }}
 [{{ $section }}]
 {{- $options := index $merged $section }}
@@ -130,18 +202,30 @@ kubernetes_executor:
 {{- else if or (kindIs "map" $value) (kindIs "slice" $value) }}{{ $value = toJson $value }}
 {{- else if kindIs "invalid" $value }}{{ $value = "" }}
 {{- else if kindIs "float64" $value }}{{ $value = toString $value }}{{ end }}
-{{ $key }} = {{ tpl (toString $value) $ }}
+{{ $key }} = {{ tpl (toString $value) $root }}
 {{- end }}
 {{- end }}
 {{ end }}
 {{- end -}}
 
-{{/* Checksum of everything that configures the Airflow processes. */}}
+{{/*
+Checksum of everything that configures the Airflow processes.
+Usage:
+  {{ include "airflow.checksum.config" (dict "context" $) }}
+Params:
+  - context - Dict - Required. The root context ($).
+*/}}
 {{- define "airflow.checksum.config" -}}
-{{- include "airflow.config.cfg" . | sha256sum -}}
+{{- include "airflow.config.cfg" (dict "context" .context) | sha256sum -}}
 {{- end -}}
 
-{{/* The rendered worker pod template (files/pod-template.yaml). */}}
+{{/*
+The rendered worker pod template (files/pod-template.yaml, run through tpl with the root context).
+Usage:
+  {{ include "airflow.podTemplate" (dict "context" $) }}
+Params:
+  - context - Dict - Required. The root context ($).
+*/}}
 {{- define "airflow.podTemplate" -}}
-{{- tpl (.Files.Get "files/pod-template.yaml") . -}}
+{{- tpl (.context.Files.Get "files/pod-template.yaml") .context -}}
 {{- end -}}

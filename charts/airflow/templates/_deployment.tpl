@@ -1,35 +1,38 @@
 {{/*
-The Deployment shared by the long-running components. Each component file (e.g. scheduler/scheduler-deployment.yaml)
-calls it with a dict:
-  root        the top-level context ($)
-  component   component label and name suffix (api-server, scheduler, dag-processor, triggerer)
-  values      the component's values block (same shape for every component)
-  args        container args (run through the image entrypoint)
-  ports       list of ContainerPort (optional)
-  probe       probe handler YAML (httpGet/exec)
-  automount   mount the service-account token (only components that talk to the Kubernetes API)
-  extraInit   extra init containers YAML (optional)
-  extraVolumes / extraMounts   YAML lists (optional)
-  extraAnnotations   extra checksum annotations (optional map)
+The Deployment shared by the long-running components.
+Usage:
+  {{ include "airflow.component.deployment" (dict "component" "scheduler" "values" .Values.scheduler "args" (list "scheduler") "probe" $probe "automount" true "context" $) }}
+Params:
+  - component - String - Required. Component label and name suffix (api-server, scheduler, dag-processor, triggerer).
+  - values - Dict - Required. The component's values block (same shape for every component).
+  - args - List - Required. Container args (run through the image entrypoint).
+  - probe - String - Required. Probe handler YAML (httpGet/exec).
+  - automount - Bool - Required. Mount the service-account token (only components that talk to the Kubernetes API).
+  - ports - List - Optional. ContainerPorts.
+  - extraInit - String - Optional. Extra init containers YAML.
+  - extraVolumes - String - Optional. Extra volumes YAML list.
+  - extraMounts - String - Optional. Extra volume mounts YAML list.
+  - extraAnnotations - Dict - Optional. Extra pod annotations (e.g. checksums).
+  - context - Dict - Required. The root context ($).
 */}}
 {{- define "airflow.component.deployment" -}}
-{{- $root := .root -}}
+{{- $root := .context -}}
 {{- $c := .values -}}
 {{- $component := .component -}}
-{{- $readsDags := include "airflow.component.readsDags" $component -}}
-{{- $sidecar := include "airflow.component.gitSyncSidecar" (list $root $component) -}}
+{{- $readsDags := include "airflow.component.readsDags" (dict "component" $component) -}}
+{{- $sidecar := include "airflow.component.gitSyncSidecar" (dict "component" $component "context" $root) -}}
 apiVersion: apps/v1
 kind: Deployment
 metadata:
-  name: {{ include "airflow.componentName" (list $root $component) }}
+  name: {{ include "airflow.componentName" (dict "suffix" $component "context" $root) }}
   namespace: {{ $root.Release.Namespace }}
   labels:
-    {{- include "airflow.labels" (list $root $component $c.labels) | nindent 4 }}
+    {{- include "airflow.labels" (dict "component" $component "labels" $c.labels "context" $root) | nindent 4 }}
   annotations:
-    {{- $skips := list $root "CKV_K8S_15" "CKV_K8S_43" "CKV_K8S_35" "CKV2_K8S_6" }}
+    {{- $skips := list "CKV_K8S_15" "CKV_K8S_43" "CKV_K8S_35" "CKV2_K8S_6" }}
     {{- if .automount }}{{ $skips = append $skips "CKV_K8S_38" }}{{ end }}
     {{- if has $component (list "dag-processor" "triggerer") }}{{ $skips = concat $skips (list "CKV_K8S_8" "CKV_K8S_9") }}{{ end }}
-    {{- include "airflow.checkov.skips" $skips | nindent 4 }}
+    {{- include "airflow.checkov.skips" (dict "checks" $skips "context" $root) | nindent 4 }}
     {{- with $c.annotations }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
@@ -38,13 +41,13 @@ spec:
   revisionHistoryLimit: 3
   selector:
     matchLabels:
-      {{- include "airflow.selectorLabels" (list $root $component) | nindent 6 }}
+      {{- include "airflow.selectorLabels" (dict "component" $component "context" $root) | nindent 6 }}
   template:
     metadata:
       labels:
-        {{- include "airflow.labels" (list $root $component $c.labels) | nindent 8 }}
+        {{- include "airflow.labels" (dict "component" $component "labels" $c.labels "context" $root) | nindent 8 }}
       annotations:
-        {{- include "airflow.checksumAnnotations" $root | nindent 8 }}
+        {{- include "airflow.checksumAnnotations" (dict "context" $root) | nindent 8 }}
         {{- with .extraAnnotations }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
@@ -52,38 +55,38 @@ spec:
         {{- toYaml . | nindent 8 }}
         {{- end }}
     spec:
-      serviceAccountName: {{ include "airflow.serviceAccountName" (list $root $component $c.serviceAccount) }}
+      serviceAccountName: {{ include "airflow.serviceAccountName" (dict "component" $component "serviceAccount" $c.serviceAccount "context" $root) }}
       automountServiceAccountToken: {{ .automount }}
-      {{- include "airflow.imagePullSecrets" $root | nindent 6 }}
+      {{- include "airflow.imagePullSecrets" (dict "context" $root) | nindent 6 }}
       securityContext:
-        {{- include "airflow.podSecurityContext" (list $root $c) | nindent 8 }}
-      {{- include "airflow.scheduling" $c | nindent 6 }}
+        {{- include "airflow.podSecurityContext" (dict "values" $c "context" $root) | nindent 8 }}
+      {{- include "airflow.scheduling" (dict "values" $c) | nindent 6 }}
       {{- with include "airflow.component.initContainers" . | trim }}
       initContainers:
         {{- . | nindent 8 }}
       {{- end }}
       containers:
         - name: {{ $component }}
-          image: {{ include "airflow.image" $root }}
+          image: {{ include "airflow.image" (dict "context" $root) }}
           imagePullPolicy: {{ $root.Values.images.airflow.pullPolicy }}
           args: {{ toJson .args }}
           env:
-            {{- include "airflow.env.component" (list $root $c) | nindent 12 }}
-          {{- include "airflow.envFrom" $root | nindent 10 }}
+            {{- include "airflow.env.component" (dict "values" $c "context" $root) | nindent 12 }}
+          {{- include "airflow.envFrom" (dict "context" $root) | nindent 10 }}
           {{- with .ports }}
           ports:
             {{- toYaml . | nindent 12 }}
           {{- end }}
-          {{- include "airflow.probes" (list $c .probe) | nindent 10 }}
+          {{- include "airflow.probes" (dict "values" $c "handler" .probe) | nindent 10 }}
           resources:
             {{- toYaml $c.resources | nindent 12 }}
           securityContext:
-            {{- include "airflow.containerSecurityContext" (list $root $c) | nindent 12 }}
+            {{- include "airflow.containerSecurityContext" (dict "values" $c "context" $root) | nindent 12 }}
           volumeMounts:
-            {{- include "airflow.volumeMount.base" $root | nindent 12 }}
-            {{- include "airflow.volumeMount.logs" $root | nindent 12 }}
+            {{- include "airflow.volumeMount.base" (dict "context" $root) | nindent 12 }}
+            {{- include "airflow.volumeMount.logs" (dict "context" $root) | nindent 12 }}
             {{- if $readsDags }}
-            {{- include "airflow.volumeMount.dags" $root | nindent 12 }}
+            {{- include "airflow.volumeMount.dags" (dict "context" $root) | nindent 12 }}
             {{- end }}
             {{- with .extraMounts }}
             {{- . | nindent 12 }}
@@ -92,15 +95,15 @@ spec:
             {{- toYaml . | nindent 12 }}
             {{- end }}
         {{- if $sidecar }}
-        {{- include "airflow.container.gitSync" (list $root "sidecar") | nindent 8 }}
+        {{- include "airflow.container.gitSync" (dict "mode" "sidecar" "context" $root) | nindent 8 }}
         {{- end }}
       volumes:
-        {{- include "airflow.volume.base" $root | nindent 8 }}
-        {{- include "airflow.volume.logs" $root | nindent 8 }}
+        {{- include "airflow.volume.base" (dict "context" $root) | nindent 8 }}
+        {{- include "airflow.volume.logs" (dict "context" $root) | nindent 8 }}
         {{- if $readsDags }}
-        {{- include "airflow.volume.dags" $root | nindent 8 }}
+        {{- include "airflow.volume.dags" (dict "context" $root) | nindent 8 }}
         {{- if $sidecar }}
-        {{- include "airflow.volume.gitSync" $root | nindent 8 }}
+        {{- include "airflow.volume.gitSync" (dict "context" $root) | nindent 8 }}
         {{- end }}
         {{- end }}
         {{- with .extraVolumes }}
@@ -111,30 +114,48 @@ spec:
         {{- end }}
 {{- end -}}
 
-{{/* ServiceAccount of a component. Call with (list $ "component" serviceAccountValues automount). */}}
+{{/*
+ServiceAccount of a component (nothing unless serviceAccount.create).
+Usage:
+  {{ include "airflow.component.serviceAccount" (dict "component" "scheduler" "serviceAccount" .Values.scheduler.serviceAccount "automount" true "context" $) }}
+Params:
+  - component - String - Required. Component name.
+  - serviceAccount - Dict - Required. The component's serviceAccount values (create, name, annotations).
+  - automount - Bool - Required. automountServiceAccountToken of the ServiceAccount.
+  - context - Dict - Required. The root context ($).
+*/}}
 {{- define "airflow.component.serviceAccount" -}}
-{{- $root := index . 0 -}}
-{{- $component := index . 1 -}}
-{{- $sa := index . 2 -}}
+{{- $root := .context -}}
+{{- $component := .component -}}
+{{- $sa := .serviceAccount -}}
 {{- if $sa.create }}
 apiVersion: v1
 kind: ServiceAccount
 metadata:
-  name: {{ include "airflow.serviceAccountName" (list $root $component $sa) }}
+  name: {{ include "airflow.serviceAccountName" (dict "component" $component "serviceAccount" $sa "context" $root) }}
   namespace: {{ $root.Release.Namespace }}
   labels:
-    {{- include "airflow.labels" (list $root $component) | nindent 4 }}
+    {{- include "airflow.labels" (dict "component" $component "context" $root) | nindent 4 }}
   {{- with $sa.annotations }}
   annotations:
     {{- toYaml . | nindent 4 }}
   {{- end }}
-automountServiceAccountToken: {{ index . 3 }}
+automountServiceAccountToken: {{ .automount }}
 {{- end }}
 {{- end -}}
 
+{{/*
+Init containers of a component: wait-for-migrations (when migrations.enabled) and extraInit.
+Usage:
+  {{ include "airflow.component.initContainers" (dict "values" .Values.scheduler "extraInit" $yaml "context" $) }}
+Params:
+  - values - Dict - Required. The component's values block.
+  - extraInit - String - Optional. Extra init containers YAML.
+  - context - Dict - Required. The root context ($).
+*/}}
 {{- define "airflow.component.initContainers" -}}
-{{- if .root.Values.migrations.enabled }}
-{{ include "airflow.container.waitForMigrations" (list .root .values) }}
+{{- if .context.Values.migrations.enabled }}
+{{ include "airflow.container.waitForMigrations" (dict "values" .values "context" .context) }}
 {{- end }}
 {{- with .extraInit }}
 {{ . }}

@@ -1,38 +1,53 @@
 {{/* Environment variables. Secrets only ever arrive through secretKeyRef/secretRef, never as literals. */}}
 
-{{/* Env shared by every Airflow container (components, migration job, task pods). */}}
+{{/*
+Env shared by every Airflow container (components, migration job, task pods).
+Usage:
+  {{- include "airflow.env.common" (dict "context" $) | nindent 12 }}
+Params:
+  - context - Dict - Required. The root context ($).
+*/}}
 {{- define "airflow.env.common" -}}
+{{- $root := .context -}}
 - name: AIRFLOW_HOME
   value: /opt/airflow
 - name: AIRFLOW_CONFIG
-  value: {{ include "airflow.paths.config" . }}
-{{- if and .Values.logs.remote.enabled .Values.logs.remote.endpointUrl }}
+  value: {{ include "airflow.paths.config" (dict) }}
+{{- if and $root.Values.logs.remote.enabled $root.Values.logs.remote.endpointUrl }}
 - name: AWS_ENDPOINT_URL_S3
-  value: {{ .Values.logs.remote.endpointUrl | quote }}
+  value: {{ $root.Values.logs.remote.endpointUrl | quote }}
 {{- end }}
-{{- with .Values.extraEnv }}
+{{- with $root.Values.extraEnv }}
 {{ toYaml . }}
 {{- end }}
 {{- end -}}
 
-{{/* Database connection. Password from a secretKeyRef, URL assembled by Kubernetes dependent env expansion. */}}
+{{/*
+Database connection. Password from a secretKeyRef, URL assembled by Kubernetes dependent env expansion.
+Usage:
+  {{- include "airflow.env.database" (dict "context" $) | trim | nindent 12 }}
+Params:
+  - context - Dict - Required. The root context ($).
+*/}}
 {{- define "airflow.env.database" -}}
-{{- if .Values.postgres.enabled }}
+{{- $root := .context -}}
+{{- $v := $root.Values -}}
+{{- if $v.postgres.enabled }}
 - name: AIRFLOW_DB_PASSWORD
   valueFrom:
     secretKeyRef:
-      name: {{ include "airflow.postgres.secretName" . }}
-      key: {{ .Values.postgres.auth.passwordKey }}
+      name: {{ include "airflow.postgres.secretName" (dict "context" $root) }}
+      key: {{ $v.postgres.auth.passwordKey }}
 - name: AIRFLOW__DATABASE__SQL_ALCHEMY_CONN
-  value: {{ printf "postgresql+psycopg2://%s:$(AIRFLOW_DB_PASSWORD)@%s.%s.svc:%d/%s" .Values.postgres.auth.username (include "airflow.postgres.fullname" .) .Release.Namespace (int .Values.postgres.service.port) .Values.postgres.auth.database | quote }}
-{{- else if .Values.externalDatabase.urlSecret }}
+  value: {{ printf "postgresql+psycopg2://%s:$(AIRFLOW_DB_PASSWORD)@%s.%s.svc:%d/%s" $v.postgres.auth.username (include "airflow.postgres.fullname" (dict "context" $root)) $root.Release.Namespace (int $v.postgres.service.port) $v.postgres.auth.database | quote }}
+{{- else if $v.externalDatabase.urlSecret }}
 - name: AIRFLOW__DATABASE__SQL_ALCHEMY_CONN
   valueFrom:
     secretKeyRef:
-      name: {{ .Values.externalDatabase.urlSecret }}
-      key: {{ .Values.externalDatabase.urlSecretKey }}
+      name: {{ $v.externalDatabase.urlSecret }}
+      key: {{ $v.externalDatabase.urlSecretKey }}
 {{- else }}
-{{- $e := .Values.externalDatabase }}
+{{- $e := $v.externalDatabase }}
 - name: AIRFLOW_DB_PASSWORD
   valueFrom:
     secretKeyRef:
@@ -43,42 +58,62 @@
 {{- end }}
 {{- end -}}
 
-{{/* Airflow secrets shared by the long-running components (never task pods). */}}
+{{/*
+Airflow secrets shared by the long-running components (never task pods).
+Usage:
+  {{- include "airflow.env.secrets" (dict "context" $) | nindent 12 }}
+Params:
+  - context - Dict - Required. The root context ($).
+*/}}
 {{- define "airflow.env.secrets" -}}
 - name: AIRFLOW__CORE__FERNET_KEY
   valueFrom:
     secretKeyRef:
-      {{- include "airflow.secretRef" (list . "fernetKey") | nindent 6 }}
+      {{- include "airflow.secretRef" (dict "secret" "fernetKey" "context" .context) | nindent 6 }}
 - name: AIRFLOW__API__SECRET_KEY
   valueFrom:
     secretKeyRef:
-      {{- include "airflow.secretRef" (list . "apiSecretKey") | nindent 6 }}
+      {{- include "airflow.secretRef" (dict "secret" "apiSecretKey" "context" .context) | nindent 6 }}
 - name: AIRFLOW__API_AUTH__JWT_SECRET
   valueFrom:
     secretKeyRef:
-      {{- include "airflow.secretRef" (list . "jwtSecret") | nindent 6 }}
+      {{- include "airflow.secretRef" (dict "secret" "jwtSecret" "context" .context) | nindent 6 }}
 {{- end -}}
 
-{{/* Full env of a long-running component container. Call with (list $ componentValues). */}}
+{{/*
+Full env of a long-running component container.
+Usage:
+  {{- include "airflow.env.component" (dict "values" .Values.scheduler "context" $) | nindent 12 }}
+Params:
+  - values - Dict - Required. The component's values block (reads extraEnv).
+  - context - Dict - Required. The root context ($).
+*/}}
 {{- define "airflow.env.component" -}}
-{{- $root := index . 0 -}}
-{{- $c := index . 1 -}}
-{{ include "airflow.env.common" $root }}
-{{ include "airflow.env.database" $root | trim }}
-{{ include "airflow.env.secrets" $root }}
+{{- $root := .context -}}
+{{ include "airflow.env.common" (dict "context" $root) }}
+{{ include "airflow.env.database" (dict "context" $root) | trim }}
+{{ include "airflow.env.secrets" (dict "context" $root) }}
 - name: CONNECTION_CHECK_MAX_COUNT
   value: "0"
-{{- with $c.extraEnv }}
+{{- with .values.extraEnv }}
 {{ toYaml . }}
 {{- end }}
 {{- end -}}
 
+{{/*
+envFrom of an Airflow container: the remote-logging connection Secret and extraEnvFrom (nothing when empty).
+Usage:
+  {{- include "airflow.envFrom" (dict "context" $) | nindent 10 }}
+Params:
+  - context - Dict - Required. The root context ($).
+*/}}
 {{- define "airflow.envFrom" -}}
+{{- $v := .context.Values -}}
 {{- $list := list -}}
-{{- if and .Values.logs.remote.enabled .Values.logs.remote.connectionSecret -}}
-{{- $list = append $list (dict "secretRef" (dict "name" .Values.logs.remote.connectionSecret)) -}}
+{{- if and $v.logs.remote.enabled $v.logs.remote.connectionSecret -}}
+{{- $list = append $list (dict "secretRef" (dict "name" $v.logs.remote.connectionSecret)) -}}
 {{- end -}}
-{{- $list = concat $list .Values.extraEnvFrom -}}
+{{- $list = concat $list $v.extraEnvFrom -}}
 {{- with $list }}
 envFrom:
   {{- toYaml . | nindent 2 }}

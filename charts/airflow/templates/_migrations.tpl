@@ -1,20 +1,27 @@
-{{/* Pod spec of the migration Job: `airflow db migrate` (and, with the FAB auth manager, the admin user). */}}
+{{/*
+Pod spec of the migration Job: `airflow db migrate` (and, with the FAB auth manager, the admin user).
+Usage:
+  {{- include "airflow.migrations.podSpec" (dict "context" $) | nindent 6 }}
+Params:
+  - context - Dict - Required. The root context ($).
+*/}}
 {{- define "airflow.migrations.podSpec" -}}
-{{- $m := .Values.migrations -}}
+{{- $root := .context -}}
+{{- $m := $root.Values.migrations -}}
 {{- $c := dict "securityContexts" (dict "pod" dict "container" dict) -}}
 restartPolicy: OnFailure
-serviceAccountName: {{ include "airflow.serviceAccountName" (list . "migrations" $m.serviceAccount) }}
+serviceAccountName: {{ include "airflow.serviceAccountName" (dict "component" "migrations" "serviceAccount" $m.serviceAccount "context" $root) }}
 automountServiceAccountToken: false
-{{- include "airflow.imagePullSecrets" . }}
+{{- include "airflow.imagePullSecrets" (dict "context" $root) }}
 securityContext:
-  {{- include "airflow.podSecurityContext" (list . $c) | nindent 2 }}
-{{- include "airflow.scheduling" $m }}
+  {{- include "airflow.podSecurityContext" (dict "values" $c "context" $root) | nindent 2 }}
+{{- include "airflow.scheduling" (dict "values" $m) }}
 containers:
   - name: migrate
-    image: {{ include "airflow.image" . }}
-    imagePullPolicy: {{ .Values.images.airflow.pullPolicy }}
-    {{- if eq .Values.auth.manager "fab" }}
-    {{- $u := first .Values.auth.users }}
+    image: {{ include "airflow.image" (dict "context" $root) }}
+    imagePullPolicy: {{ $root.Values.images.airflow.pullPolicy }}
+    {{- if eq $root.Values.auth.manager "fab" }}
+    {{- $u := first $root.Values.auth.users }}
     args:
       - bash
       - -c
@@ -27,29 +34,29 @@ containers:
     args: ["airflow", "db", "migrate"]
     {{- end }}
     env:
-      {{- include "airflow.env.common" . | nindent 6 }}
-      {{- include "airflow.env.database" . | trim | nindent 6 }}
+      {{- include "airflow.env.common" (dict "context" $root) | nindent 6 }}
+      {{- include "airflow.env.database" (dict "context" $root) | trim | nindent 6 }}
       - name: AIRFLOW__CORE__FERNET_KEY
         valueFrom:
           secretKeyRef:
-            {{- include "airflow.secretRef" (list . "fernetKey") | nindent 12 }}
-      {{- if eq .Values.auth.manager "fab" }}
+            {{- include "airflow.secretRef" (dict "secret" "fernetKey" "context" $root) | nindent 12 }}
+      {{- if eq $root.Values.auth.manager "fab" }}
       - name: AIRFLOW_ADMIN_PASSWORD
         valueFrom:
           secretKeyRef:
-            name: {{ include "airflow.authSecretName" . }}
-            key: {{ .Values.auth.passwordKey }}
+            name: {{ include "airflow.authSecretName" (dict "context" $root) }}
+            key: {{ $root.Values.auth.passwordKey }}
       {{- end }}
       {{- with $m.extraEnv }}
       {{- toYaml . | nindent 6 }}
       {{- end }}
-    {{- include "airflow.envFrom" . | nindent 4 }}
+    {{- include "airflow.envFrom" (dict "context" $root) | nindent 4 }}
     resources:
       {{- toYaml $m.resources | nindent 6 }}
     securityContext:
-      {{- include "airflow.containerSecurityContext" (list . $c) | nindent 6 }}
+      {{- include "airflow.containerSecurityContext" (dict "values" $c "context" $root) | nindent 6 }}
     volumeMounts:
-      {{- include "airflow.volumeMount.base" . | nindent 6 }}
+      {{- include "airflow.volumeMount.base" (dict "context" $root) | nindent 6 }}
 volumes:
-  {{- include "airflow.volume.base" . | nindent 2 }}
+  {{- include "airflow.volume.base" (dict "context" $root) | nindent 2 }}
 {{- end -}}

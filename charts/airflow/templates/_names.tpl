@@ -1,79 +1,141 @@
 {{/* Object names. Every name is derived here; templates never build names themselves. */}}
 
+{{/*
+Chart name (nameOverride wins), at most 63 characters.
+Usage:
+  {{ include "airflow.name" (dict "context" $) }}
+Params:
+  - context - Dict - Required. The root context ($).
+*/}}
 {{- define "airflow.name" -}}
-{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- default .context.Chart.Name .context.Values.nameOverride | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
-{{/* <release> when it already contains the chart name, else <release>-<chart>; fullnameOverride wins. */}}
+{{/*
+<release> when it already contains the chart name, else <release>-<chart>; fullnameOverride wins.
+Usage:
+  {{ include "airflow.fullname" (dict "context" $) }}
+Params:
+  - context - Dict - Required. The root context ($).
+*/}}
 {{- define "airflow.fullname" -}}
-{{- if .Values.fullnameOverride -}}
-{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- $root := .context -}}
+{{- if $root.Values.fullnameOverride -}}
+{{- $root.Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
 {{- else -}}
-{{- $name := default .Chart.Name .Values.nameOverride -}}
-{{- if contains $name .Release.Name -}}
-{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- $name := default $root.Chart.Name $root.Values.nameOverride -}}
+{{- if contains $name $root.Release.Name -}}
+{{- $root.Release.Name | trunc 63 | trimSuffix "-" -}}
 {{- else -}}
-{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- printf "%s-%s" $root.Release.Name $name | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
 
-{{/* <fullname>-<suffix>, kept within 63 characters. Call with (list $ "suffix"). */}}
+{{/*
+<fullname>-<suffix>, kept within 63 characters.
+Usage:
+  {{ include "airflow.componentName" (dict "suffix" "scheduler" "context" $) }}
+Params:
+  - suffix - String - Required. Name suffix (component or object role).
+  - context - Dict - Required. The root context ($).
+*/}}
 {{- define "airflow.componentName" -}}
-{{- $root := index . 0 -}}
-{{- $suffix := index . 1 -}}
-{{- printf "%s-%s" (include "airflow.fullname" $root | trunc (int (sub 62 (len $suffix))) | trimSuffix "-") $suffix -}}
+{{- printf "%s-%s" (include "airflow.fullname" (dict "context" .context) | trunc (int (sub 62 (len .suffix))) | trimSuffix "-") .suffix -}}
 {{- end -}}
 
+{{/*
+helm.sh/chart label value: <chart>-<version>.
+Usage:
+  {{ include "airflow.chart" (dict "context" $) }}
+Params:
+  - context - Dict - Required. The root context ($).
+*/}}
 {{- define "airflow.chart" -}}
-{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- printf "%s-%s" .context.Chart.Name .context.Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
-{{/* Service account of a component. Call with (list $ "scheduler" .Values.scheduler.serviceAccount). */}}
+{{/*
+Service account of a component: the created one (<fullname>-<component> unless named) or the named/default one.
+Usage:
+  {{ include "airflow.serviceAccountName" (dict "component" "scheduler" "serviceAccount" .Values.scheduler.serviceAccount "context" $) }}
+Params:
+  - component - String - Required. Component name (api-server, scheduler, dag-processor, triggerer, worker, migrations).
+  - serviceAccount - Dict - Required. The component's serviceAccount values (create, name).
+  - context - Dict - Required. The root context ($).
+*/}}
 {{- define "airflow.serviceAccountName" -}}
-{{- $root := index . 0 -}}
-{{- $component := index . 1 -}}
-{{- $sa := index . 2 -}}
-{{- if $sa.create -}}
-{{- default (include "airflow.componentName" (list $root $component)) $sa.name -}}
+{{- if .serviceAccount.create -}}
+{{- default (include "airflow.componentName" (dict "suffix" .component "context" .context)) .serviceAccount.name -}}
 {{- else -}}
-{{- default "default" $sa.name -}}
+{{- default "default" .serviceAccount.name -}}
 {{- end -}}
 {{- end -}}
 
-{{- define "airflow.apiServer.serviceName" -}}{{ include "airflow.componentName" (list . "api-server") }}{{- end -}}
-{{- define "airflow.scheduler.serviceName" -}}{{ include "airflow.componentName" (list . "scheduler") }}{{- end -}}
-{{- define "airflow.configMapName" -}}{{ include "airflow.componentName" (list . "config") }}{{- end -}}
-{{- define "airflow.podTemplateConfigMapName" -}}{{ include "airflow.componentName" (list . "pod-template") }}{{- end -}}
-{{- define "airflow.knownHostsConfigMapName" -}}{{ include "airflow.componentName" (list . "git-known-hosts") }}{{- end -}}
-{{- define "airflow.secretsName" -}}{{ include "airflow.componentName" (list . "keys") }}{{- end -}}
-{{- define "airflow.authSecretName" -}}{{ default (include "airflow.componentName" (list . "auth")) .Values.auth.existingSecret }}{{- end -}}
-{{- define "airflow.podLauncherRoleName" -}}{{ include "airflow.componentName" (list . "pod-launcher") }}{{- end -}}
+{{/*
+Names of the chart's Services, ConfigMaps, Secrets and Roles (<fullname>-<role>).
+Usage:
+  {{ include "airflow.apiServer.serviceName" (dict "context" $) }}
+  (likewise airflow.scheduler.serviceName, airflow.configMapName, airflow.podTemplateConfigMapName,
+  airflow.knownHostsConfigMapName, airflow.secretsName, airflow.authSecretName, airflow.podLauncherRoleName)
+Params:
+  - context - Dict - Required. The root context ($).
+*/}}
+{{- define "airflow.apiServer.serviceName" -}}{{ include "airflow.componentName" (dict "suffix" "api-server" "context" .context) }}{{- end -}}
+{{- define "airflow.scheduler.serviceName" -}}{{ include "airflow.componentName" (dict "suffix" "scheduler" "context" .context) }}{{- end -}}
+{{- define "airflow.configMapName" -}}{{ include "airflow.componentName" (dict "suffix" "config" "context" .context) }}{{- end -}}
+{{- define "airflow.podTemplateConfigMapName" -}}{{ include "airflow.componentName" (dict "suffix" "pod-template" "context" .context) }}{{- end -}}
+{{- define "airflow.knownHostsConfigMapName" -}}{{ include "airflow.componentName" (dict "suffix" "git-known-hosts" "context" .context) }}{{- end -}}
+{{- define "airflow.secretsName" -}}{{ include "airflow.componentName" (dict "suffix" "keys" "context" .context) }}{{- end -}}
+{{- define "airflow.authSecretName" -}}{{ default (include "airflow.componentName" (dict "suffix" "auth" "context" .context)) .context.Values.auth.existingSecret }}{{- end -}}
+{{- define "airflow.podLauncherRoleName" -}}{{ include "airflow.componentName" (dict "suffix" "pod-launcher" "context" .context) }}{{- end -}}
 
-{{/* Namespace task pods run in. */}}
-{{- define "airflow.workerNamespace" -}}{{ default .Release.Namespace .Values.kubernetesExecutor.namespace }}{{- end -}}
+{{/*
+Namespace task pods run in: kubernetesExecutor.namespace, else the release namespace.
+Usage:
+  {{ include "airflow.workerNamespace" (dict "context" $) }}
+Params:
+  - context - Dict - Required. The root context ($).
+*/}}
+{{- define "airflow.workerNamespace" -}}{{ default .context.Release.Namespace .context.Values.kubernetesExecutor.namespace }}{{- end -}}
 
-{{/* Bundled PostgreSQL: Service and Secret names follow the postgres chart's contract (<release>-postgres). */}}
+{{/*
+Bundled PostgreSQL: Service and Secret names follow the postgres chart's contract (<release>-postgres).
+Usage:
+  {{ include "airflow.postgres.fullname" (dict "context" $) }}
+  {{ include "airflow.postgres.secretName" (dict "context" $) }}
+Params:
+  - context - Dict - Required. The root context ($).
+*/}}
 {{- define "airflow.postgres.fullname" -}}
-{{- if .Values.postgres.fullnameOverride -}}
-{{- tpl .Values.postgres.fullnameOverride . | trunc 63 | trimSuffix "-" -}}
+{{- $root := .context -}}
+{{- if $root.Values.postgres.fullnameOverride -}}
+{{- tpl $root.Values.postgres.fullnameOverride $root | trunc 63 | trimSuffix "-" -}}
 {{- else -}}
-{{- printf "%s-postgres" .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- printf "%s-postgres" $root.Release.Name | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 {{- end -}}
 
 {{- define "airflow.postgres.secretName" -}}
-{{- if .Values.postgres.auth.existingSecret -}}
-{{- tpl .Values.postgres.auth.existingSecret . -}}
+{{- $root := .context -}}
+{{- if $root.Values.postgres.auth.existingSecret -}}
+{{- tpl $root.Values.postgres.auth.existingSecret $root -}}
 {{- else -}}
-{{- include "airflow.postgres.fullname" . -}}
+{{- include "airflow.postgres.fullname" (dict "context" $root) -}}
 {{- end -}}
 {{- end -}}
 
-{{/* Claims */}}
+{{/*
+Claims of the dags and logs volumes: the existing claim (tpl-evaluated) or <fullname>-dags / <fullname>-logs.
+Usage:
+  {{ include "airflow.dags.claimName" (dict "context" $) }}
+  {{ include "airflow.logs.claimName" (dict "context" $) }}
+Params:
+  - context - Dict - Required. The root context ($).
+*/}}
 {{- define "airflow.dags.claimName" -}}
-{{- default (include "airflow.componentName" (list . "dags")) (tpl .Values.dags.persistence.existingClaim .) -}}
+{{- default (include "airflow.componentName" (dict "suffix" "dags" "context" .context)) (tpl .context.Values.dags.persistence.existingClaim .context) -}}
 {{- end -}}
 {{- define "airflow.logs.claimName" -}}
-{{- default (include "airflow.componentName" (list . "logs")) (tpl .Values.logs.persistence.existingClaim .) -}}
+{{- default (include "airflow.componentName" (dict "suffix" "logs" "context" .context)) (tpl .context.Values.logs.persistence.existingClaim .context) -}}
 {{- end -}}

@@ -1,33 +1,47 @@
 {{/* Pieces shared by the component pods: init containers, git-sync, probes, scheduling. */}}
 
-{{/* Init container: wait until `airflow db migrate` (the migration Job) has finished. Long-running components only. */}}
+{{/*
+Init container: wait until `airflow db migrate` (the migration Job) has finished. Long-running components only.
+Usage:
+  {{ include "airflow.container.waitForMigrations" (dict "values" .Values.scheduler "context" $) }}
+Params:
+  - values - Dict - Required. The component's values block (its securityContexts apply).
+  - context - Dict - Required. The root context ($).
+*/}}
 {{- define "airflow.container.waitForMigrations" -}}
-{{- $root := index . 0 -}}
-{{- $c := index . 1 -}}
+{{- $root := .context -}}
+{{- $c := .values -}}
 - name: wait-for-migrations
-  image: {{ include "airflow.image" $root }}
+  image: {{ include "airflow.image" (dict "context" $root) }}
   imagePullPolicy: {{ $root.Values.images.airflow.pullPolicy }}
   args: ["airflow", "db", "check-migrations", "--migration-wait-timeout={{ int $root.Values.migrations.waitTimeout }}"]
   env:
-    {{- include "airflow.env.common" $root | nindent 4 }}
-    {{- include "airflow.env.database" $root | trim | nindent 4 }}
-  {{- include "airflow.envFrom" $root | nindent 2 }}
+    {{- include "airflow.env.common" (dict "context" $root) | nindent 4 }}
+    {{- include "airflow.env.database" (dict "context" $root) | trim | nindent 4 }}
+  {{- include "airflow.envFrom" (dict "context" $root) | nindent 2 }}
   resources:
     {{- toYaml $root.Values.migrations.resources | nindent 4 }}
   securityContext:
-    {{- include "airflow.containerSecurityContext" (list $root $c) | nindent 4 }}
+    {{- include "airflow.containerSecurityContext" (dict "values" $c "context" $root) | nindent 4 }}
   volumeMounts:
-    {{- include "airflow.volumeMount.base" $root | nindent 4 }}
+    {{- include "airflow.volumeMount.base" (dict "context" $root) | nindent 4 }}
 {{- end -}}
 
-{{/* git-sync v4 container. Call with (list $ "sidecar") or (list $ "init"). Errors are not swallowed:
-     after maxFailures consecutive failures the sidecar exits and the pod restarts it; the init container fails the task pod. */}}
+{{/*
+git-sync v4 container. Errors are not swallowed: after maxFailures consecutive failures the sidecar exits and the
+pod restarts it; the init container fails the task pod.
+Usage:
+  {{ include "airflow.container.gitSync" (dict "mode" "sidecar" "context" $) }}
+Params:
+  - mode - String - Required. "sidecar" (keeps syncing every period) or "init" (syncs once).
+  - context - Dict - Required. The root context ($).
+*/}}
 {{- define "airflow.container.gitSync" -}}
-{{- $root := index . 0 -}}
-{{- $mode := index . 1 -}}
+{{- $root := .context -}}
+{{- $mode := .mode -}}
 {{- $g := $root.Values.dags.gitSync -}}
 - name: {{ ternary "git-sync-init" "git-sync" (eq $mode "init") }}
-  image: {{ include "airflow.gitSync.image" $root }}
+  image: {{ include "airflow.gitSync.image" (dict "context" $root) }}
   imagePullPolicy: {{ $root.Values.images.gitSync.pullPolicy }}
   env:
     - name: GITSYNC_REPO
@@ -79,7 +93,7 @@
   resources:
     {{- toYaml $g.resources | nindent 4 }}
   securityContext:
-    {{- include "airflow.gitSync.securityContext" $root | nindent 4 }}
+    {{- include "airflow.gitSync.securityContext" (dict "context" $root) | nindent 4 }}
   volumeMounts:
     - name: dags
       mountPath: {{ $root.Values.dags.mountPath }}
@@ -100,65 +114,106 @@
     {{- end }}
 {{- end -}}
 
-{{/* A probe from the component's settings. Call with (list probeValues handlerYaml). */}}
+{{/*
+One probe: the handler followed by the probe's timing settings.
+Usage:
+  {{ include "airflow.probe" (dict "probe" .Values.scheduler.livenessProbe "handler" $handlerYaml) }}
+Params:
+  - probe - Dict - Required. Probe values (initialDelaySeconds, periodSeconds, timeoutSeconds, failureThreshold).
+  - handler - String - Required. Probe handler YAML (httpGet: … or exec: …).
+*/}}
 {{- define "airflow.probe" -}}
-{{- $p := index . 0 -}}
-{{ index . 1 }}
+{{- $p := .probe -}}
+{{ .handler }}
 initialDelaySeconds: {{ int $p.initialDelaySeconds }}
 periodSeconds: {{ int $p.periodSeconds }}
 timeoutSeconds: {{ int $p.timeoutSeconds }}
 failureThreshold: {{ int $p.failureThreshold }}
 {{- end -}}
 
-{{/* liveness/readiness/startup probes of a component. Call with (list componentValues handlerYaml). */}}
+{{/*
+liveness/readiness/startup probes of a component (each only when enabled).
+Usage:
+  {{- include "airflow.probes" (dict "values" .Values.scheduler "handler" $handlerYaml) | nindent 10 }}
+Params:
+  - values - Dict - Required. The component's values block (livenessProbe, readinessProbe, startupProbe).
+  - handler - String - Required. Probe handler YAML shared by the three probes.
+*/}}
 {{- define "airflow.probes" -}}
-{{- $c := index . 0 -}}
-{{- $handler := index . 1 -}}
+{{- $c := .values -}}
+{{- $handler := .handler -}}
 {{- if $c.livenessProbe.enabled }}
 livenessProbe:
-  {{- include "airflow.probe" (list $c.livenessProbe $handler) | nindent 2 }}
+  {{- include "airflow.probe" (dict "probe" $c.livenessProbe "handler" $handler) | nindent 2 }}
 {{- end }}
 {{- if $c.readinessProbe.enabled }}
 readinessProbe:
-  {{- include "airflow.probe" (list $c.readinessProbe $handler) | nindent 2 }}
+  {{- include "airflow.probe" (dict "probe" $c.readinessProbe "handler" $handler) | nindent 2 }}
 {{- end }}
 {{- if $c.startupProbe.enabled }}
 startupProbe:
-  {{- include "airflow.probe" (list $c.startupProbe $handler) | nindent 2 }}
+  {{- include "airflow.probe" (dict "probe" $c.startupProbe "handler" $handler) | nindent 2 }}
 {{- end }}
 {{- end -}}
 
+{{/*
+nodeSelector, affinity and tolerations of a pod spec (each only when set).
+Usage:
+  {{- include "airflow.scheduling" (dict "values" .Values.scheduler) | nindent 6 }}
+Params:
+  - values - Dict - Required. A values block with nodeSelector, affinity, tolerations.
+*/}}
 {{- define "airflow.scheduling" -}}
-{{- with .nodeSelector }}
+{{- with .values.nodeSelector }}
 nodeSelector:
   {{- toYaml . | nindent 2 }}
 {{- end }}
-{{- with .affinity }}
+{{- with .values.affinity }}
 affinity:
   {{- toYaml . | nindent 2 }}
 {{- end }}
-{{- with .tolerations }}
+{{- with .values.tolerations }}
 tolerations:
   {{- toYaml . | nindent 2 }}
 {{- end }}
 {{- end -}}
 
-{{/* Annotations that roll a component when config or secrets change. */}}
+{{/*
+Annotations that roll a component when config or secrets change.
+Usage:
+  {{- include "airflow.checksumAnnotations" (dict "context" $) | nindent 8 }}
+Params:
+  - context - Dict - Required. The root context ($).
+*/}}
 {{- define "airflow.checksumAnnotations" -}}
-checksum/config: {{ include "airflow.checksum.config" . }}
-checksum/secrets: {{ include "airflow.checksum.secrets" . }}
+checksum/config: {{ include "airflow.checksum.config" (dict "context" .context) }}
+checksum/secrets: {{ include "airflow.checksum.secrets" (dict "context" .context) }}
 {{- end -}}
 
-{{/* Does this component read DAG files? dag-processor and triggerer (custom triggers live with the DAGs). */}}
+{{/*
+"true" when the component reads DAG files: dag-processor and triggerer (custom triggers live with the DAGs).
+Usage:
+  {{ include "airflow.component.readsDags" (dict "component" "triggerer") }}
+Params:
+  - component - String - Required. Component name.
+*/}}
 {{- define "airflow.component.readsDags" -}}
-{{- if has . (list "dag-processor" "triggerer") }}true{{ end -}}
+{{- if has .component (list "dag-processor" "triggerer") }}true{{ end -}}
 {{- end -}}
 
-{{/* git-sync sidecar here? Only DAG readers; with a dags PVC only the dag-processor (the single writer). */}}
+{{/*
+"true" when the component runs a git-sync sidecar: only DAG readers; with a dags PVC only the dag-processor
+(the single writer).
+Usage:
+  {{ include "airflow.component.gitSyncSidecar" (dict "component" "dag-processor" "context" $) }}
+Params:
+  - component - String - Required. Component name.
+  - context - Dict - Required. The root context ($).
+*/}}
 {{- define "airflow.component.gitSyncSidecar" -}}
-{{- $root := index . 0 -}}
-{{- $component := index . 1 -}}
-{{- if and $root.Values.dags.gitSync.enabled (include "airflow.component.readsDags" $component) -}}
+{{- $root := .context -}}
+{{- $component := .component -}}
+{{- if and $root.Values.dags.gitSync.enabled (include "airflow.component.readsDags" (dict "component" $component)) -}}
 {{- if or (not $root.Values.dags.persistence.enabled) (eq $component "dag-processor") }}true{{ end -}}
 {{- end -}}
 {{- end -}}

@@ -5,14 +5,21 @@ values are memoised in .Values (one map shared by all templates of the chart), s
 annotations of the Deployments always see the same values, even on a first install or `helm template`.
 */}}
 
-{{/* data map (base64 values) of <fullname>-secrets; empty map when every secret is supplied by the user. */}}
+{{/*
+data map (base64 values) of <fullname>-keys; empty map when every secret is supplied by the user.
+Usage:
+  {{ include "airflow.secrets.data" (dict "context" $) | fromYaml }}
+Params:
+  - context - Dict - Required. The root context ($).
+*/}}
 {{- define "airflow.secrets.data" -}}
-{{- if not (hasKey .Values "__airkubeGeneratedSecrets") -}}
+{{- $root := .context -}}
+{{- if not (hasKey $root.Values "__airkubeGeneratedSecrets") -}}
 {{- $existing := dict -}}
-{{- $found := lookup "v1" "Secret" .Release.Namespace (include "airflow.secretsName" .) -}}
+{{- $found := lookup "v1" "Secret" $root.Release.Namespace (include "airflow.secretsName" (dict "context" $root)) -}}
 {{- if and $found (hasKey $found "data") }}{{ $existing = $found.data }}{{ end -}}
 {{- $data := dict -}}
-{{- $s := .Values.secrets -}}
+{{- $s := $root.Values.secrets -}}
 {{- if not $s.fernetKey.existingSecret -}}
 {{- /* 32 random alphanumeric bytes, base64: a valid (url-safe decodable) 32-byte Fernet key. */ -}}
 {{- $_ := set $data $s.fernetKey.key (get $existing $s.fernetKey.key | default (randAlphaNum 32 | b64enc | b64enc)) -}}
@@ -23,46 +30,67 @@ annotations of the Deployments always see the same values, even on a first insta
 {{- if not $s.jwtSecret.existingSecret -}}
 {{- $_ := set $data $s.jwtSecret.key (get $existing $s.jwtSecret.key | default (randAlphaNum 48 | b64enc)) -}}
 {{- end -}}
-{{- $_ := set .Values "__airkubeGeneratedSecrets" $data -}}
+{{- $_ := set $root.Values "__airkubeGeneratedSecrets" $data -}}
 {{- end -}}
-{{- toYaml (get .Values "__airkubeGeneratedSecrets") -}}
+{{- toYaml (get $root.Values "__airkubeGeneratedSecrets") -}}
 {{- end -}}
 
-{{/* data map of <fullname>-auth: passwords.json + the first user's username/password; kept across upgrades. */}}
+{{/*
+data map of <fullname>-auth: passwords.json + the first user's username/password; kept across upgrades.
+Usage:
+  {{ include "airflow.auth.data" (dict "context" $) | fromYaml }}
+Params:
+  - context - Dict - Required. The root context ($).
+*/}}
 {{- define "airflow.auth.data" -}}
-{{- if not (hasKey .Values "__airkubeGeneratedAuth") -}}
+{{- $root := .context -}}
+{{- $auth := $root.Values.auth -}}
+{{- if not (hasKey $root.Values "__airkubeGeneratedAuth") -}}
 {{- $data := dict -}}
-{{- if not .Values.auth.existingSecret -}}
+{{- if not $auth.existingSecret -}}
 {{- $old := dict -}}
-{{- $found := lookup "v1" "Secret" .Release.Namespace (include "airflow.authSecretName" .) -}}
-{{- if and $found (hasKey $found "data") (hasKey $found.data .Values.auth.passwordsFileKey) -}}
-{{- $old = index $found.data .Values.auth.passwordsFileKey | b64dec | fromJson -}}
+{{- $found := lookup "v1" "Secret" $root.Release.Namespace (include "airflow.authSecretName" (dict "context" $root)) -}}
+{{- if and $found (hasKey $found "data") (hasKey $found.data $auth.passwordsFileKey) -}}
+{{- $old = index $found.data $auth.passwordsFileKey | b64dec | fromJson -}}
 {{- end -}}
 {{- $passwords := dict -}}
-{{- range .Values.auth.users -}}
+{{- range $auth.users -}}
 {{- $_ := set $passwords .username (get $old .username | default (randAlphaNum 20)) -}}
 {{- end -}}
-{{- $_ := set $data .Values.auth.passwordsFileKey (toJson $passwords | b64enc) -}}
-{{- with first .Values.auth.users -}}
+{{- $_ := set $data $auth.passwordsFileKey (toJson $passwords | b64enc) -}}
+{{- with first $auth.users -}}
 {{- $_ := set $data "username" (.username | b64enc) -}}
-{{- $_ := set $data $.Values.auth.passwordKey (get $passwords .username | b64enc) -}}
+{{- $_ := set $data $auth.passwordKey (get $passwords .username | b64enc) -}}
 {{- end -}}
 {{- end -}}
-{{- $_ := set .Values "__airkubeGeneratedAuth" $data -}}
+{{- $_ := set $root.Values "__airkubeGeneratedAuth" $data -}}
 {{- end -}}
-{{- toYaml (get .Values "__airkubeGeneratedAuth") -}}
+{{- toYaml (get $root.Values "__airkubeGeneratedAuth") -}}
 {{- end -}}
 
-{{/* Changes whenever a secret the components read changes (generated values or the names of user Secrets). */}}
+{{/*
+Changes whenever a secret the components read changes (generated values or the names of user Secrets).
+Usage:
+  {{ include "airflow.checksum.secrets" (dict "context" $) }}
+Params:
+  - context - Dict - Required. The root context ($).
+*/}}
 {{- define "airflow.checksum.secrets" -}}
-{{- $parts := list (include "airflow.secrets.data" .) (include "airflow.auth.data" .) (toJson .Values.secrets) (toJson .Values.auth) -}}
+{{- $root := .context -}}
+{{- $parts := list (include "airflow.secrets.data" (dict "context" $root)) (include "airflow.auth.data" (dict "context" $root)) (toJson $root.Values.secrets) (toJson $root.Values.auth) -}}
 {{- join "\n" $parts | sha256sum -}}
 {{- end -}}
 
-{{/* Secret name and key of each Airflow secret (user's or generated). Call with (list $ "fernetKey"). */}}
+{{/*
+Secret name and key of one Airflow secret (the user's existingSecret or the generated <fullname>-keys).
+Usage:
+  {{- include "airflow.secretRef" (dict "secret" "fernetKey" "context" $) | nindent 6 }}
+Params:
+  - secret - String - Required. Key under .Values.secrets (fernetKey, apiSecretKey, jwtSecret).
+  - context - Dict - Required. The root context ($).
+*/}}
 {{- define "airflow.secretRef" -}}
-{{- $root := index . 0 -}}
-{{- $s := index $root.Values.secrets (index . 1) -}}
-name: {{ default (include "airflow.secretsName" $root) $s.existingSecret }}
+{{- $s := index .context.Values.secrets .secret -}}
+name: {{ default (include "airflow.secretsName" (dict "context" .context)) $s.existingSecret }}
 key: {{ $s.key }}
 {{- end -}}

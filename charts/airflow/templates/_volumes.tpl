@@ -1,43 +1,57 @@
-{{/* Volumes and mounts. Roles: "component" (long-running), "worker" (task pod), "dagWriter" (git-sync). */}}
+{{/*
+Volumes and mounts of the Airflow pods. Every helper here takes the root context only:
+Usage:
+  {{- include "airflow.volume.dags" (dict "context" $) | nindent 8 }}
+  (likewise airflow.volumeMount.dags, airflow.volume.logs, airflow.volumeMount.logs, airflow.volume.base,
+  airflow.volumeMount.base, airflow.volume.gitSync)
+Params:
+  - context - Dict - Required. The root context ($).
+*/}}
 
 {{/* The dags volume, or nothing when DAGs are baked into the image. */}}
 {{- define "airflow.volume.dags" -}}
-{{- if .Values.dags.persistence.enabled }}
+{{- $root := .context -}}
+{{- if $root.Values.dags.persistence.enabled }}
 - name: dags
   persistentVolumeClaim:
-    claimName: {{ include "airflow.dags.claimName" . }}
-{{- else if .Values.dags.gitSync.enabled }}
+    claimName: {{ include "airflow.dags.claimName" (dict "context" $root) }}
+{{- else if $root.Values.dags.gitSync.enabled }}
 - name: dags
   emptyDir: {}
 {{- end }}
 {{- end -}}
 
+{{/* Read-only mount of the dags volume (nothing when DAGs are baked into the image). */}}
 {{- define "airflow.volumeMount.dags" -}}
-{{- if or .Values.dags.persistence.enabled .Values.dags.gitSync.enabled }}
+{{- $d := .context.Values.dags -}}
+{{- if or $d.persistence.enabled $d.gitSync.enabled }}
 - name: dags
-  mountPath: {{ .Values.dags.mountPath }}
+  mountPath: {{ $d.mountPath }}
   readOnly: true
-  {{- if and .Values.dags.persistence.enabled .Values.dags.persistence.subPath }}
-  subPath: {{ .Values.dags.persistence.subPath }}
+  {{- if and $d.persistence.enabled $d.persistence.subPath }}
+  subPath: {{ $d.persistence.subPath }}
   {{- end }}
 {{- end }}
 {{- end -}}
 
+{{/* The logs volume: the logs claim, or an emptyDir. */}}
 {{- define "airflow.volume.logs" -}}
+{{- $root := .context -}}
 - name: logs
-{{- if .Values.logs.persistence.enabled }}
+{{- if $root.Values.logs.persistence.enabled }}
   persistentVolumeClaim:
-    claimName: {{ include "airflow.logs.claimName" . }}
+    claimName: {{ include "airflow.logs.claimName" (dict "context" $root) }}
 {{- else }}
   emptyDir: {}
 {{- end }}
 {{- end -}}
 
 {{- define "airflow.volumeMount.logs" -}}
+{{- $l := .context.Values.logs -}}
 - name: logs
-  mountPath: {{ .Values.logs.mountPath }}
-  {{- if and .Values.logs.persistence.enabled .Values.logs.persistence.subPath }}
-  subPath: {{ .Values.logs.persistence.subPath }}
+  mountPath: {{ $l.mountPath }}
+  {{- if and $l.persistence.enabled $l.persistence.subPath }}
+  subPath: {{ $l.persistence.subPath }}
   {{- end }}
 {{- end -}}
 
@@ -45,14 +59,14 @@
 {{- define "airflow.volume.base" -}}
 - name: config
   configMap:
-    name: {{ include "airflow.configMapName" . }}
+    name: {{ include "airflow.configMapName" (dict "context" .context) }}
 - name: tmp
   emptyDir: {}
 {{- end -}}
 
 {{- define "airflow.volumeMount.base" -}}
 - name: config
-  mountPath: {{ include "airflow.paths.configDir" . }}
+  mountPath: {{ include "airflow.paths.configDir" (dict) }}
   readOnly: true
 - name: tmp
   mountPath: /tmp
@@ -60,20 +74,21 @@
 
 {{/* Volumes git-sync needs besides dags: its own /tmp (HOME), the ssh key and known_hosts. */}}
 {{- define "airflow.volume.gitSync" -}}
+{{- $g := .context.Values.dags.gitSync -}}
 - name: git-sync-tmp
   emptyDir: {}
-{{- if .Values.dags.gitSync.sshKeySecret }}
+{{- if $g.sshKeySecret }}
 - name: git-ssh-key
   secret:
-    secretName: {{ .Values.dags.gitSync.sshKeySecret }}
+    secretName: {{ $g.sshKeySecret }}
     defaultMode: 0440
     items:
-      - key: {{ .Values.dags.gitSync.sshKeySecretKey }}
+      - key: {{ $g.sshKeySecretKey }}
         path: ssh
 {{- end }}
-{{- if .Values.dags.gitSync.knownHosts }}
+{{- if $g.knownHosts }}
 - name: git-known-hosts
   configMap:
-    name: {{ include "airflow.knownHostsConfigMapName" . }}
+    name: {{ include "airflow.knownHostsConfigMapName" (dict "context" .context) }}
 {{- end }}
 {{- end -}}

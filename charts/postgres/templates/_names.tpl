@@ -1,15 +1,22 @@
 {{/*
 Names. Contract relied on by charts/airflow: installed as dependency `postgres` of release R, the Service and the
-generated Secret are both named `R-postgres`.
+generated Secret are both named `R-postgres`. Every helper here takes the root context only:
+Usage:
+  {{ include "postgres.fullname" (dict "context" $) }}
+  (likewise postgres.name, postgres.isSubchart, postgres.headlessName, postgres.secretName, postgres.chart,
+  postgres.image, postgres.serviceAccountName)
+Params:
+  - context - Dict - Required. The root context ($).
 */}}
 
+{{/* Chart name (nameOverride wins). */}}
 {{- define "postgres.name" -}}
-{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- default .context.Chart.Name .context.Values.nameOverride | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
 {{/* True ("true") when this chart is rendered as a subchart of another chart. */}}
 {{- define "postgres.isSubchart" -}}
-{{- if contains "/charts/" .Template.BasePath -}}true{{- end -}}
+{{- if contains "/charts/" .context.Template.BasePath -}}true{{- end -}}
 {{- end -}}
 
 {{/*
@@ -17,47 +24,55 @@ Full name: fullnameOverride (tpl-evaluated) if set; as a subchart always `<relea
 installed alone the usual helper semantics (the release name alone when it already contains the chart name).
 */}}
 {{- define "postgres.fullname" -}}
-{{- if .Values.fullnameOverride -}}
-{{- tpl .Values.fullnameOverride . | trunc 63 | trimSuffix "-" -}}
+{{- $root := .context -}}
+{{- if $root.Values.fullnameOverride -}}
+{{- tpl $root.Values.fullnameOverride $root | trunc 63 | trimSuffix "-" -}}
 {{- else -}}
-{{- $name := default .Chart.Name .Values.nameOverride -}}
-{{- if and (not (include "postgres.isSubchart" .)) (contains $name .Release.Name) -}}
-{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- $name := default $root.Chart.Name $root.Values.nameOverride -}}
+{{- if and (not (include "postgres.isSubchart" (dict "context" $root))) (contains $name $root.Release.Name) -}}
+{{- $root.Release.Name | trunc 63 | trimSuffix "-" -}}
 {{- else -}}
-{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- printf "%s-%s" $root.Release.Name $name | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
 
+{{/* The headless Service of the StatefulSet: <fullname>-hl. */}}
 {{- define "postgres.headlessName" -}}
-{{- printf "%s-hl" (include "postgres.fullname" . | trunc 60 | trimSuffix "-") -}}
+{{- printf "%s-hl" (include "postgres.fullname" (dict "context" .context) | trunc 60 | trimSuffix "-") -}}
 {{- end -}}
 
 {{/* Secret holding the password: auth.existingSecret (tpl-evaluated) or the generated one. */}}
 {{- define "postgres.secretName" -}}
-{{- if .Values.auth.existingSecret -}}
-{{- tpl .Values.auth.existingSecret . -}}
+{{- $root := .context -}}
+{{- if $root.Values.auth.existingSecret -}}
+{{- tpl $root.Values.auth.existingSecret $root -}}
 {{- else -}}
-{{- include "postgres.fullname" . -}}
+{{- include "postgres.fullname" (dict "context" $root) -}}
 {{- end -}}
 {{- end -}}
 
+{{/* helm.sh/chart label value. */}}
 {{- define "postgres.chart" -}}
-{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- printf "%s-%s" .context.Chart.Name .context.Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
+{{/* repository@digest when image.digest is set, else repository:tag. */}}
 {{- define "postgres.image" -}}
-{{- if .Values.image.digest -}}
-{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- $image := .context.Values.image -}}
+{{- if $image.digest -}}
+{{- printf "%s@%s" $image.repository $image.digest -}}
 {{- else -}}
-{{- printf "%s:%s" .Values.image.repository .Values.image.tag -}}
+{{- printf "%s:%s" $image.repository $image.tag -}}
 {{- end -}}
 {{- end -}}
 
+{{/* The created service account (<fullname> unless named) or the named/default one. */}}
 {{- define "postgres.serviceAccountName" -}}
-{{- if .Values.serviceAccount.create -}}
-{{- default (include "postgres.fullname" .) .Values.serviceAccount.name -}}
+{{- $sa := .context.Values.serviceAccount -}}
+{{- if $sa.create -}}
+{{- default (include "postgres.fullname" (dict "context" .context)) $sa.name -}}
 {{- else -}}
-{{- default "default" .Values.serviceAccount.name -}}
+{{- default "default" $sa.name -}}
 {{- end -}}
 {{- end -}}

@@ -1,16 +1,31 @@
+{{/*
+Chart name (nameOverride wins) and the helm.sh/chart label value.
+Usage:
+  {{ include "volumes.name" (dict "context" $) }}
+  {{ include "volumes.chart" (dict "context" $) }}
+Params:
+  - context - Dict - Required. The root context ($).
+*/}}
 {{- define "volumes.name" -}}
-{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- default .context.Chart.Name .context.Values.nameOverride | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
 {{- define "volumes.chart" -}}
-{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- printf "%s-%s" .context.Chart.Name .context.Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
-{{/* Labels; call with (dict "ctx" $ "component" "dags"). */}}
+{{/*
+Labels of a claim or volume.
+Usage:
+  {{ include "volumes.labels" (dict "component" "dags" "context" $) }}
+Params:
+  - component - String - Required. app.kubernetes.io/component value (dags, logs, extra).
+  - context - Dict - Required. The root context ($).
+*/}}
 {{- define "volumes.labels" -}}
-{{- $ctx := .ctx -}}
-helm.sh/chart: {{ include "volumes.chart" $ctx }}
-app.kubernetes.io/name: {{ include "volumes.name" $ctx }}
+{{- $ctx := .context -}}
+helm.sh/chart: {{ include "volumes.chart" (dict "context" $ctx) }}
+app.kubernetes.io/name: {{ include "volumes.name" (dict "context" $ctx) }}
 app.kubernetes.io/instance: {{ $ctx.Release.Name }}
 app.kubernetes.io/version: {{ $ctx.Chart.AppVersion | quote }}
 app.kubernetes.io/component: {{ .component }}
@@ -25,9 +40,13 @@ app.kubernetes.io/managed-by: {{ $ctx.Release.Service }}
 The claims to create, normalised, as JSON: a list of
 {key, component, name, size, accessMode, storageClassName (absent = cluster default), annotations, hostPath, pvName}.
 `key` is the values path used in error messages (dags, logs, extraClaims[0]).
+Usage:
+  {{- range $c := fromJsonArray (include "volumes.claims" (dict "context" $)) }}
+Params:
+  - context - Dict - Required. The root context ($).
 */}}
 {{- define "volumes.claims" -}}
-{{- $ctx := . -}}
+{{- $ctx := .context -}}
 {{- $raw := list -}}
 {{- range $key := list "dags" "logs" -}}
 {{- $v := index $ctx.Values $key -}}
