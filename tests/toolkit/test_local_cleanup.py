@@ -139,7 +139,7 @@ def test_archive_refs_reads_the_oci_index(tmp_path: Path) -> None:
     import json
     import tarfile
 
-    from airkube.cluster.local.provider import archive_refs
+    from airkube.cluster.local.containerd import archive_refs
 
     index = {"schemaVersion": 2, "manifests": [{
         "digest": "sha256:abc", "annotations": {"io.containerd.image.name": "airkube.local/pause:3.10",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 import time
 from enum import Enum
@@ -74,15 +73,6 @@ def get_provider(name: ProviderName) -> ClusterProvider:
         from airkube.cluster.local import LocalProvider
 
         return LocalProvider(reporter=RichReporter())
-    module_name = f"airkube.cluster.{name.value}"
-    try:
-        importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name == module_name:
-            console.print(f"[red]provider {name.value!r} is not available in this version ({module_name} is "
-                          f"missing)[/]; use --provider local")
-            raise typer.Exit(2) from exc
-        raise
     from airkube.cluster.select import choose
 
     return choose(name.value).provider
@@ -133,10 +123,7 @@ def down(provider: ProviderName = _PROVIDER_OPTION,
     """Stop the cluster and remove what it created (binary caches are kept)."""
     cluster = get_provider(provider)
     try:
-        if provider is ProviderName.local:
-            cluster.delete(purge=purge)  # type: ignore[call-arg]
-        else:
-            cluster.delete()
+        cluster.delete(purge=purge)
     except (RuntimeError, OSError) as exc:  # a failed host command: one line, no traceback
         _fail(exc)
     console.print("[bold]cluster down[/]")
@@ -146,22 +133,16 @@ def down(provider: ProviderName = _PROVIDER_OPTION,
 def status(provider: ProviderName = _PROVIDER_OPTION) -> None:
     """One row per component: pid, alive, health endpoint."""
     cluster = get_provider(provider)
-    report = getattr(cluster, "report", None)
     table = Table(title=f"cluster ({provider.value})")
-    if report is not None:
-        for column in ("component", "pid", "alive", "healthy", "RSS MiB", "health"):
-            table.add_column(column)
-        total = 0
-        for row in report():
-            total += row.rss_bytes
-            table.add_row(row.name, str(row.pid or "-"), _yes(row.alive), _yes(row.healthy),
-                          f"{row.rss_bytes / 2**20:.0f}" if row.alive else "-", row.health)
+    for column in ("component", "pid", "alive", "healthy", "RSS MiB", "health"):
+        table.add_column(column)
+    total = 0
+    for row in cluster.report():
+        total += row.rss_bytes
+        table.add_row(row.name, str(row.pid or "-"), _yes(row.alive), _yes(row.healthy),
+                      f"{row.rss_bytes / 2**20:.0f}" if row.alive and row.pid else "-", row.health)
+    if total:
         table.caption = f"host processes RSS: {total / 2**20:.0f} MiB"
-    else:
-        for column in ("component", "running", "detail"):
-            table.add_column(column)
-        for item in cluster.status():
-            table.add_row(item.name, _yes(item.running), item.detail)
     console.print(table)
 
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
+
 from ..errors import ClusterError
+
+__all__ = ["ClusterError", "ClusterProvider", "ComponentReport", "ComponentStatus"]
 
 
 @dataclass(frozen=True)
@@ -13,6 +16,18 @@ class ComponentStatus:
     name: str
     running: bool
     detail: str = ""
+
+
+@dataclass(frozen=True)
+class ComponentReport:
+    """One row of `airkube cluster status`: a component, its process (if it has one) and its health."""
+
+    name: str
+    pid: int | None
+    alive: bool
+    healthy: bool
+    health: str
+    rss_bytes: int = 0
 
 
 class ClusterProvider(ABC):
@@ -29,8 +44,9 @@ class ClusterProvider(ABC):
         """Bring the cluster up (idempotent: an existing healthy cluster is left as it is)."""
 
     @abstractmethod
-    def delete(self) -> None:
-        """Tear the cluster down, leaving nothing of it behind."""
+    def delete(self, purge: bool = False) -> None:
+        """Tear the cluster down, leaving nothing of it behind; ``purge`` also removes its kept state (local:
+        etcd data, images, volumes). Providers without kept state ignore it."""
 
     @abstractmethod
     def kubeconfig(self) -> Path:
@@ -47,3 +63,7 @@ class ClusterProvider(ABC):
     def status(self) -> list[ComponentStatus]:
         """One line per component; providers with nothing to report return the API's state."""
         return [ComponentStatus("api", self.exists())]
+
+    def report(self) -> list[ComponentReport]:
+        """`status()` as report rows; providers that run host processes add pid, health and memory."""
+        return [ComponentReport(s.name, None, s.running, s.running, s.detail) for s in self.status()]

@@ -52,7 +52,7 @@ class ExistingProvider(ClusterProvider):
                 "or let airkube create one (--provider kind with Docker, --provider local as root on Linux)"
             )
 
-    def delete(self) -> None:
+    def delete(self, purge: bool = False) -> None:
         raise ClusterError("airkube does not delete a cluster it did not create; delete it with the tool that made it")
 
     def load_images(self, archives: list[Path]) -> None:

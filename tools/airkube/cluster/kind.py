@@ -245,7 +245,7 @@ class KindProvider(ClusterProvider):
     def node_names(self) -> list[str]:
         return (self._check(self.get_nodes_argv(), "listing kind nodes").stdout or "").split()
 
-    def delete(self) -> None:
+    def delete(self, purge: bool = False) -> None:
         if self.settings.kind and self.cluster_listed():
             self._check(self.delete_argv(), f"deleting kind cluster {self.settings.name}")
         self.kubeconfig().unlink(missing_ok=True)

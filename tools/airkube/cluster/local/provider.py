@@ -6,12 +6,9 @@ import datetime as dt
 import json
 import os
 import shutil
-import subprocess
-import tarfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 from ...progress import Heartbeat
@@ -19,8 +16,9 @@ from .. import kubeconfig as user_kubeconfig
 from kubernetes.client import ApiClient
 
 from ...kube import connect
-from ..base import ClusterError, ClusterProvider, ComponentStatus
+from ..base import ClusterError, ClusterProvider, ComponentReport, ComponentStatus
 from . import addons, binaries, config, host_deps, mounts, network, pki, processes
+from .containerd import Containerd
 from .layout import Layout
 
 BASE_IMAGES = ("pause", "coredns")  # what the cluster itself runs (sandbox + DNS)
@@ -56,16 +54,6 @@ class Reporter:
             self._beat = None
 
 
-@dataclass(frozen=True)
-class ComponentReport:
-    name: str
-    pid: int | None
-    alive: bool
-    healthy: bool
-    health: str
-    rss_bytes: int
-
-
 class LocalProvider(ClusterProvider):
     name = "local"
 
@@ -76,6 +64,7 @@ class LocalProvider(ClusterProvider):
         self.load_base_images = load_base_images
         self.merge_kubeconfig = merge_kubeconfig  # None: unless AIRKUBE_NO_KUBECONFIG is set
         self.timings: dict[str, float] = {}
+        self.containerd = Containerd(self.layout.containerd_socket)
 
     # --- helpers ---------------------------------------------------------------------------------------
     @contextmanager
@@ -88,18 +77,6 @@ class LocalProvider(ClusterProvider):
 
     def _components(self) -> list[config.Component]:
         return config.components(self.layout)
-
-    def _ctr(self, *args: str, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-        argv = ["ctr", "--address", str(self.layout.containerd_socket), "-n", "k8s.io", *args]
-        result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
-        if check and result.returncode != 0:
-            raise ClusterError(f"{' '.join(argv)} failed: {result.stderr.strip()}")
-        return result
-
-    def _containerd_answers(self) -> bool:
-        if not self.layout.containerd_socket.exists():
-            return False
-        return self._ctr("version", check=False, timeout=10).returncode == 0
 
     def api_client(self) -> ApiClient:
         return connect(self.layout.admin_kubeconfig, in_cluster=False).api
@@ -125,7 +102,7 @@ class LocalProvider(ClusterProvider):
                 rows.append(ComponentReport(component.name, None, False, False, "not running", 0))
                 continue
             if component.name == "containerd":
-                ok, detail = self._containerd_answers(), "ctr version"
+                ok, detail = self.containerd.answers(), "ctr version"
             else:
                 ok, detail = processes.probe(component.health)
                 url = component.health.url
@@ -199,7 +176,7 @@ class LocalProvider(ClusterProvider):
     def _start(self, component: config.Component) -> None:
         pid_file, log_file = self.layout.pid_file(component.name), self.layout.log_file(component.name)
         processes.start(component, pid_file, log_file)
-        extra = self._containerd_answers if component.name == "containerd" else None
+        extra = self.containerd.answers if component.name == "containerd" else None
         processes.wait_ready(component, pid_file, log_file, extra_check=extra)
 
     def _before_kubelet(self) -> None:
@@ -221,19 +198,6 @@ class LocalProvider(ClusterProvider):
                     raise ClusterError(f"applying add-ons failed: {exc}") from exc
                 time.sleep(1)
 
-    def running_tasks(self) -> set[str]:
-        """IDs of the containers our containerd runs right now."""
-        rows = self._ctr("tasks", "ls", check=False).stdout.splitlines()[1:]
-        return {row.split()[0] for row in rows if row.strip() and row.split()[-1] == "RUNNING"}
-
-    def images_present(self) -> dict[str, str]:
-        """ref -> manifest digest of the images in our containerd (namespace k8s.io)."""
-        result = self._ctr("images", "ls", check=False)
-        if result.returncode != 0:
-            return {}
-        rows = [line.split() for line in result.stdout.splitlines()[1:]]
-        return {row[0]: row[2] for row in rows if len(row) >= 3 and not row[0].startswith("sha256:")}
-
     def _ensure_base_images(self) -> None:
         try:
             from airkube import images as image_builder  # written by the images part of the toolkit
@@ -245,19 +209,8 @@ class LocalProvider(ClusterProvider):
         self.load_images([archives[name] for name in BASE_IMAGES])
 
     def load_images(self, archives: list[Path]) -> None:
-        """Import OCI archives into containerd (k8s.io namespace); archives whose refs are already there with
-        the same manifest digest are skipped."""
-        if not self._containerd_answers():
-            raise ClusterError("containerd of the local cluster is not running: `airkube cluster up --provider local`")
-        present = self.images_present()
-        for archive in map(Path, archives):
-            if not archive.exists():
-                raise ClusterError(f"image archive {archive} does not exist: build it first (`airkube images build`)")
-            refs = archive_refs(archive)
-            if refs and all(present.get(ref) == digest for ref, digest in refs.items()):
-                continue
-            self._ctr("images", "import", str(archive))
-            self.reporter.note(f"imported {archive.name} ({', '.join(refs) or 'no ref'})")
+        """Import OCI archives into containerd (k8s.io namespace), skipping those already there."""
+        self.containerd.import_archives(archives, self.reporter.note)
 
     def _kubelet_started(self) -> dt.datetime:
         """When the running kubelet started: status older than that is stale (left in etcd by a previous run)."""
@@ -273,12 +226,12 @@ class LocalProvider(ClusterProvider):
         with self._step(f"node {self.layout.node_name} Ready"):
             _wait(lambda: _node_ready(core, self.layout.node_name, since), timeout,
                   f"node {self.layout.node_name} not Ready; see {self.layout.log_file('kubelet')}")
-        refs = self.images_present()
+        refs = self.containerd.images()
         if config.COREDNS_IMAGE not in refs or config.SANDBOX_IMAGE not in refs:
             self.reporter.note("pause/coredns images not loaded yet: not waiting for CoreDNS")
             return
         with self._step("CoreDNS available"):
-            _wait(lambda: _pod_ready(core, "kube-system", "k8s-app=kube-dns", self.running_tasks()), timeout,
+            _wait(lambda: _pod_ready(core, "kube-system", "k8s-app=kube-dns", self.containerd.running_tasks()), timeout,
                   "CoreDNS not available: `kubectl -n kube-system describe pod -l k8s-app=kube-dns`")
 
     # --- delete --------------------------------------------------------------------------------------------
@@ -300,8 +253,8 @@ class LocalProvider(ClusterProvider):
             if processes.stop(layout.pid_file(name)):
                 say(f"stopped {name}")
         # 2. every pod container, through our containerd (if it still runs)
-        if processes.alive(layout.pid_file("containerd")) and self._containerd_answers():
-            self._remove_containers(say)
+        if processes.alive(layout.pid_file("containerd")) and self.containerd.answers():
+            self.containerd.remove_all(say)
         for name in ("containerd", "kube-apiserver", "etcd"):
             if name in by_name and processes.stop(layout.pid_file(name), grace=15):
                 say(f"stopped {name}")
@@ -335,44 +288,8 @@ class LocalProvider(ClusterProvider):
             network.restore_sysctls(json.loads(saved.read_text()))
             saved.unlink()
 
-    def _remove_containers(self, say: Callable[[str], None]) -> None:
-        """SIGKILL every task of our containerd (k8s.io namespace), then delete tasks and containers in bulk."""
-        def running() -> dict[str, str]:
-            rows = self._ctr("tasks", "ls", check=False).stdout.splitlines()[1:]
-            return {row.split()[0]: row.split()[-1] for row in rows if row.strip()}
-
-        tasks = running()
-        for task, state in tasks.items():
-            if state != "STOPPED":
-                self._ctr("tasks", "kill", "-s", "SIGKILL", task, check=False)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and any(state != "STOPPED" for state in running().values()):
-            time.sleep(0.1)
-        if tasks:
-            self._ctr("tasks", "delete", "--force", *tasks, check=False)
-        containers = self._ctr("containers", "ls", "-q", check=False).stdout.split()
-        if containers:
-            self._ctr("containers", "delete", *containers, check=False)
-            say(f"removed {len(containers)} container(s)")
-
 
 # --- module helpers ------------------------------------------------------------------------------------------
-
-def archive_refs(archive: Path) -> dict[str, str]:
-    """ref -> manifest digest named in an OCI archive's index.json (empty when it names none)."""
-    try:
-        with tarfile.open(archive) as tar:
-            member = tar.extractfile("index.json")
-            index = json.load(member) if member else {}
-    except (KeyError, tarfile.TarError, json.JSONDecodeError):
-        return {}
-    refs = {}
-    for manifest in index.get("manifests", []):
-        name = (manifest.get("annotations") or {}).get("io.containerd.image.name")
-        if name:
-            refs[name] = manifest.get("digest", "")
-    return refs
-
 
 def _wait(predicate: Callable[[], bool], timeout: float, message: str) -> None:
     deadline = time.monotonic() + timeout
