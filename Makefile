@@ -8,7 +8,7 @@ PYTEST_FAST := $(PY) -m pytest tests/charts tests/toolkit tests/airflow
 
 .PHONY: help setup test test-helm3 e2e e2e-kind reliability deploy deploy-kind deploy-local images cluster-up cluster-down \
         docker-up docker-down \
-        bench bench-render chart-docs clean
+        bench bench-render scan chart-docs clean
 
 help:  ## list targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -61,6 +61,9 @@ bench: setup  ## P1..P5 against bare pods on the local cluster (own release in $
 
 bench-render: setup  ## median helm template time and object counts
 	$(PY) scripts/bench_render.py
+
+scan: setup  ## kube-score + Trivy over the render of every values file: counts, findings (also in make test)
+	$(PY) -m airkube.scanners
 
 chart-docs: setup  ## regenerate values.schema.json, _validate.tpl (rules.yaml) and the README parameter tables
 	$(PY) charts/airflow/schema/gen_schema.py
