@@ -7,7 +7,12 @@ import ast
 import re
 
 from .context import Context
-from .tables import DAG_KWARG_RENAMES, DAG_KWARGS_REMOVED, TEMPLATE_RENAMES
+from .tables import (
+    DAG_KWARG_RENAMES,
+    DAG_KWARGS_REMOVED,
+    DAG_KWARGS_UI_ONLY,
+    TEMPLATE_RENAMES,
+)
 
 _TEMPLATE_BLOCK = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
 _NO_SCHEDULE = (None, "@once")
@@ -26,8 +31,11 @@ def dag_call(ctx: Context, node: ast.Call, *, decorator: bool = False) -> None:
             ctx.note(kw.value, f"`{kw.arg}=` → `{target}=` (removed in Airflow 3)")
             kw.arg = target
         elif kw.arg in DAG_KWARGS_REMOVED:
-            ctx.refuse(kw.value, f"DAG argument `{kw.arg}=` was removed in Airflow 3 and has no equivalent: remove it "
-                                 "(SLA callbacks: see Airflow 3 deadline alerts)")
+            ctx.refuse(kw.value, f"DAG argument `{kw.arg}=` is accepted but never evaluated in Airflow 3 (SLAs are "
+                                 "gone): remove it, and port the alert to Deadline Alerts (Airflow >= 3.1) by hand")
+        elif kw.arg in DAG_KWARGS_UI_ONLY:
+            ctx.note(kw.value, f"dropped DAG argument `{kw.arg}=` (removed in Airflow 3; it only affected the UI)")
+            node.keywords.remove(kw)
         elif kw.arg == "default_args":
             default_args(ctx, kw.value)
     if any(kw.arg is None for kw in node.keywords):
@@ -65,7 +73,8 @@ def default_args(ctx: Context, value: ast.expr) -> None:
             ctx.note(key, f"default_args {key.value!r} → {OPERATOR_KWARG_RENAMES[key.value]!r}")
             key.value = OPERATOR_KWARG_RENAMES[key.value]
         elif isinstance(key, ast.Constant) and key.value == "sla":
-            ctx.refuse(key, "default_args 'sla' was removed in Airflow 3 (SLAs are not evaluated): remove it")
+            ctx.refuse(key, "default_args 'sla' is accepted but never evaluated in Airflow 3: remove it, and port the "
+                            "alert to Deadline Alerts (Airflow >= 3.1) by hand")
 
 
 def operator_call(ctx: Context, node: ast.Call) -> None:
@@ -79,7 +88,8 @@ def operator_call(ctx: Context, node: ast.Call) -> None:
             ctx.note(kw.value, f"`{kw.arg}=` → `{OPERATOR_KWARG_RENAMES[kw.arg]}=`")
             kw.arg = OPERATOR_KWARG_RENAMES[kw.arg]
         elif kw.arg == "sla":
-            ctx.refuse(kw.value, "`sla=` was removed in Airflow 3 (SLAs are not evaluated): remove it")
+            ctx.refuse(kw.value, "`sla=` is accepted but never evaluated in Airflow 3: remove it, and port the alert "
+                                 "to Deadline Alerts (Airflow >= 3.1) by hand")
         elif kw.arg == "python_callable" and isinstance(kw.value, ast.Name):
             _callable_params(ctx, kw.value.id)
 

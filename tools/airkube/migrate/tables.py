@@ -79,9 +79,10 @@ LABEL_RENAMES = {
 }
 KPO_KWARG_RENAMES = {"node_selectors": "node_selector", "xcom_push": "do_xcom_push"}
 DAG_KWARG_RENAMES = {"schedule_interval": "schedule", "timetable": "schedule", "concurrency": "max_active_tasks"}
-# DAG / operator arguments removed in Airflow 3 with no equivalent: refused
-DAG_KWARGS_REMOVED = {"sla_miss_callback", "full_filepath", "default_view", "orientation"}
-OPERATOR_KWARGS_REMOVED = {"sla"}
+# DAG arguments removed in Airflow 3 with no equivalent: refused (SLAs: accepted but never evaluated)
+DAG_KWARGS_REMOVED = {"sla_miss_callback"}
+# DAG arguments removed in Airflow 3 that only affected the UI (a TypeError now): dropped
+DAG_KWARGS_UI_ONLY = {"full_filepath", "default_view", "orientation"}
 
 # keyword of Resources(...) / resources={...} → (group, resource name)
 RESOURCE_KEYS = {
