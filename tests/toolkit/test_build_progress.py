@@ -127,3 +127,13 @@ def test_cluster_up_reporter_off_a_tty(monkeypatch: pytest.MonkeyPatch) -> None:
     assert lines[1] == "  [build-go] building kube v1.34.4 ..."
     assert any(re.fullmatch(r"  … binaries \(scripts/build-go.sh, cached\): 0s elapsed", line) for line in lines)
     assert lines[-1] == "✓ binaries (scripts/build-go.sh, cached) (1.0s)", "nothing after done"
+
+
+def test_release_wait_progress_line() -> None:
+    from airkube.release import progress_line
+    from airkube.wait import Snapshot, WorkloadState
+
+    snap = Snapshot([WorkloadState("Deployment", "airflow-scheduler", 0, 1, False),
+                     WorkloadState("StatefulSet", "airflow-postgres", 1, 1, True)], [])
+    assert progress_line(snap) == "1/2 workloads ready; waiting: deployment/airflow-scheduler"
+    assert progress_line(Snapshot([], [])) == "no workloads yet"

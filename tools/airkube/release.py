@@ -15,18 +15,10 @@ from .helm import Helm, HelmError, Rendered, Target
 from .values.chart import Chart
 from .values.inputs import ValuesInput
 from .kube import connect
+from .progress import Throttle
 from .wait import Snapshot, WaitResult, wait_for_release
+from .durations import parse_duration
 from .errors import ReleaseError
-
-
-def parse_timeout(text: str) -> float:
-    """'600', '90s', '10m', '1h' -> seconds."""
-    units = {"s": 1, "m": 60, "h": 3600}
-    text = text.strip()
-    try:
-        return float(text[:-1]) * units[text[-1]] if text and text[-1] in units else float(text)
-    except ValueError as exc:
-        raise ReleaseError(f"--timeout {text!r} is not a duration: write 600, 90s, 10m or 1h") from exc
 
 
 def snapshot_table(snapshot: Snapshot) -> Table:
@@ -55,8 +47,28 @@ def print_failure(console: Console, result: WaitResult) -> None:
                 console.print("  " + line, markup=False, highlight=False, soft_wrap=True)
 
 
+def progress_line(snapshot: Snapshot) -> str:
+    """``3/6 workloads ready; waiting: Deployment/airflow-scheduler, …`` (for logs: no live table there)."""
+    ws = snapshot.workloads
+    waiting = [w.label for w in ws if not w.done]
+    text = f"{sum(w.done for w in ws)}/{len(ws)} workloads ready" if ws else "no workloads yet"
+    return text + (f"; waiting: {', '.join(waiting)}" if waiting else "")
+
+
 def wait_with_progress(console: Console, target: Target, timeout: float) -> WaitResult:
     cluster = connect(target.kubeconfig, target.kube_context)
+    if not console.is_terminal:  # rich Live draws nothing off a terminal until it stops: plain lines instead
+        throttle = Throttle()
+
+        def say(snapshot: Snapshot) -> None:
+            text = progress_line(snapshot)
+            if throttle.due(text):
+                console.print(f"… release {target.release}: {escape(text)} ({throttle.elapsed()})",
+                              highlight=False, soft_wrap=True)
+
+        result = wait_for_release(cluster, target.namespace, target.release, timeout, on_update=say)
+        console.print(snapshot_table(result.snapshot))
+        return result
     with Live(snapshot_table(Snapshot([], [])), console=console, refresh_per_second=4, transient=False) as live:
         result = wait_for_release(cluster, target.namespace, target.release, timeout,
                                   on_update=lambda s: live.update(Group(snapshot_table(s))))
@@ -89,7 +101,7 @@ def install(console: Console, request: InstallRequest) -> Rendered:
     console.print(f"release {rendered.release} revision {rendered.revision}: {rendered.status} "
                   f"in namespace {rendered.namespace}")
     if request.wait:
-        result = wait_with_progress(console, target, parse_timeout(target.timeout))
+        result = wait_with_progress(console, target, parse_duration(target.timeout))
         if not result.ok:
             print_failure(console, result)
             raise ReleaseError(f"release {target.release} did not become ready: {result.reason}")

@@ -14,12 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from airkube.images import builders, oci, rootfs
 from airkube.images.oci import BlobStore
 from airkube.errors import ConfigError
 from airkube.images.specs import IMAGES, ImageSpec
+from airkube.progress import Heartbeat
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -150,9 +152,15 @@ def _build_one(spec: ImageSpec, force: bool, progress: Progress) -> Built:
     key = input_key(spec)
     out = archive_path(spec, key)
     task = progress.add_task("", image=spec.name, total=None)
+    plain = not progress.console.is_terminal  # off a terminal rich shows nothing until the end: lines instead
+    beat = Heartbeat(f"image {spec.name}", lambda text: progress.console.print(f"  {escape(text)}", highlight=False))
 
     def log(msg: str) -> None:
         progress.update(task, description=msg)
+        if plain:
+            beat.what = f"image {spec.name}: {msg}"
+            beat.touch()
+            progress.console.print(f"  image {escape(spec.name)}: {escape(msg)}", highlight=False)
 
     if out.is_file() and not force:
         progress.update(task, description=f"cached {out.name} ({out.stat().st_size / 1e6:.1f} MB)", total=1,
@@ -170,6 +178,8 @@ def _build_one(spec: ImageSpec, force: bool, progress: Progress) -> Built:
         ctx = builders.BuildContext(spec=spec, repo=REPO_ROOT, cache=cache, store=store, logfile=logfile, log=log)
         t0 = time.monotonic()
         log("building")
+        if plain:
+            beat.start()
         try:
             layers = builders.BUILDERS[spec.builder](ctx)
             log("writing OCI archive")
@@ -177,6 +187,8 @@ def _build_one(spec: ImageSpec, force: bool, progress: Progress) -> Built:
         except Exception:
             progress.update(task, description=f"[red]failed[/] (log: {logfile})")
             raise
+        finally:
+            beat.stop()
         seconds = time.monotonic() - t0
         summary.update(build_seconds=round(seconds, 1), key=key, built_at=time.strftime("%F %T"),
                        name=spec.name)
@@ -189,4 +201,6 @@ def _build_one(spec: ImageSpec, force: bool, progress: Progress) -> Built:
                 old.unlink(missing_ok=True)
         progress.update(task, description=f"built {out.name} ({out.stat().st_size / 1e6:.1f} MB) in {seconds:.0f}s",
                         total=1, completed=1)
+        if plain:
+            progress.console.print(f"  image {escape(spec.name)}: built in {seconds:.0f}s", highlight=False)
         return Built(spec.name, spec.ref, out, key, False, seconds, out.stat().st_size)
