@@ -56,7 +56,7 @@ CONVERTED: dict[str, dict[str, dict[str, dict[str, object]]]] = {
         "args": ["import sys; print(len(sys.argv[1:]), sys.argv[1:])", "orders", "{{ ds }}"]}}},
     "c03_sh_c_positional.py": {"greeter": {"greet": {
         "command": ["sh", "-c", 'echo "$0 says hello to $1"'],
-        "args": ["greeter", "{{ dag_run.conf.get('who', 'world') }}"]}}},
+        "args": ["greeter", "{{ dag_run.conf.get('who', 'world') }}"], "on_finish_action": "keep_pod"}}},
     "c04_config_secret_host_empty_volumes.py": {"reports": {"render": {
         "command": ["/usr/local/bin/render"], "args": ["--config", "/etc/report/settings.yaml"],
         "volumes": [
@@ -103,7 +103,8 @@ CONVERTED: dict[str, dict[str, dict[str, dict[str, object]]]] = {
     "c17_module_level_argv.py": {"module_argv": {"report": {
         "command": ["/bin/bash", "-ec"], "args": ["run-report --date '{{ ds }}' --title 'Daily report'"]}}},
     "c20_sh_c_named_dollar0.py": {"named_script": {"etl": {
-        "command": ["sh", "-ec", "cd /tmp; ls -1 | wc -l"], "args": ["etl-job"]}}},
+        "command": ["sh", "-ec", "cd /tmp; ls -1 | wc -l"], "args": ["etl-job"], "on_finish_action": "keep_pod",
+        "imagePullPolicy": "IfNotPresent"}}},
 }
 
 

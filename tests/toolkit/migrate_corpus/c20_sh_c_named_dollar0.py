@@ -9,7 +9,7 @@ with DAG("named_script", start_date=datetime(2020, 1, 1), schedule_interval="@da
         task_id="etl",
         name="etl",
         namespace="etl",
-        image="alpine:3.12",
+        image="alpine",
         cmds=["sh", "-ec", "cd /tmp; ls -1 | wc -l"],
         arguments=["etl-job"],
         xcom_push=False,

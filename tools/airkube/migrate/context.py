@@ -72,6 +72,7 @@ class Context:
     uses_pendulum: bool = False
     uses_timedelta: bool = False
     needs_kpo: bool = False
+    kpo_1_10: bool = False  # the operator comes from airflow.contrib (1.10 defaults apply)
     # alias in this file → what it stands for: a 1.10 model class ("Volume", …), "days_ago", "KubernetesOperator"
     removed_names: dict[str, str] = field(default_factory=dict)
     # alias → module, for `from airflow.utils import dates`

@@ -26,6 +26,8 @@ def import_from(ctx: Context, node: ast.ImportFrom) -> list[ast.stmt]:
             groups[new_mod].append(ast.alias(new_name, alias.asname if alias.asname or new_name == alias.name else bound))
             ctx.note(node, f"`from {mod} import {alias.name}` → `from {new_mod} import {new_name}`")
         elif mod in MODULE_MAP:
+            if mod == "airflow.contrib.operators.kubernetes_pod_operator":
+                ctx.kpo_1_10 = True
             new_name = NAME_RENAMES.get(alias.name, alias.name)
             if new_name != alias.name and not alias.asname:
                 ctx.renames[alias.name] = new_name

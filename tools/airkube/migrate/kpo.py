@@ -112,4 +112,24 @@ def convert(ctx: Context, node: ast.Call) -> ast.Call:
             kw = ast.keyword(arg="container_resources", value=value)
         new.append(kw)
     node.keywords = new
+    if ctx.kpo_1_10:
+        _keep_1_10_defaults(ctx, node)
     return node
+
+
+def _keep_1_10_defaults(ctx: Context, node: ast.Call) -> None:
+    """Defaults of the 1.10 contrib operator that the provider changed: set them explicitly."""
+    names = {kw.arg for kw in node.keywords}
+    if None in names:
+        return  # **kwargs: cannot tell what is set
+    if "on_finish_action" not in names:
+        node.keywords.append(ast.keyword(arg="on_finish_action", value=ast.Constant("keep_pod")))
+        ctx.note(node, "the 1.10 operator kept finished pods by default (is_delete_operator_pod=False), the provider "
+                       "deletes them: → `on_finish_action=\"keep_pod\"`, as before (use \"delete_pod\" to clean up)")
+    image = next((kw.value for kw in node.keywords if kw.arg == "image"), None)
+    if "image_pull_policy" not in names and isinstance(image, ast.Constant) and isinstance(image.value, str):
+        last = image.value.rsplit("/", 1)[-1]
+        if "@" not in last and (":" not in last or last.endswith(":latest")):
+            node.keywords.append(ast.keyword(arg="image_pull_policy", value=ast.Constant("IfNotPresent")))
+            ctx.note(node, f"the 1.10 operator defaulted to image_pull_policy='IfNotPresent'; for {image.value!r} "
+                           "Kubernetes would now default to 'Always': → `image_pull_policy=\"IfNotPresent\"`, as before")
