@@ -16,7 +16,8 @@ from pyhelm3.command import Command
 from airkube.errors import ValuesError
 from airkube.values.inputs import ValuesInput
 from airkube.helm import Helm, HelmError, Target, ensure_dependencies, helm_executable, stale_dependencies
-from airkube.release import InstallRequest, install, parse_timeout
+from airkube.durations import parse_duration as parse_timeout
+from airkube.release import InstallRequest, install
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "airflow"

@@ -20,7 +20,8 @@ from .cluster.base import ClusterProvider
 from .cluster.select import Choice, choose
 from .helm import Target
 from .values.inputs import ValuesInput
-from .release import InstallRequest, install, parse_timeout, print_failure, values_files_for, wait_with_progress
+from .durations import parse_duration
+from .release import InstallRequest, install, print_failure, values_files_for, wait_with_progress
 from .values.chart import repo_root
 
 STEPS = ("cluster", "images", "install", "wait", "smoke")
@@ -196,7 +197,7 @@ class Deployer:
         return f"revision {rendered.revision} ({', '.join(str(f) for f in files) or 'chart defaults'})"
 
     def wait(self) -> str | None:
-        result = wait_with_progress(self.console, self.target(), parse_timeout(self.options.timeout))
+        result = wait_with_progress(self.console, self.target(), parse_duration(self.options.timeout))
         if not result.ok:
             print_failure(self.console, result)
             raise RuntimeError(result.reason)

@@ -17,17 +17,8 @@ from .values.inputs import ValuesInput
 from .kube import connect
 from .progress import Throttle
 from .wait import Snapshot, WaitResult, wait_for_release
+from .durations import parse_duration
 from .errors import ReleaseError
-
-
-def parse_timeout(text: str) -> float:
-    """'600', '90s', '10m', '1h' -> seconds."""
-    units = {"s": 1, "m": 60, "h": 3600}
-    text = text.strip()
-    try:
-        return float(text[:-1]) * units[text[-1]] if text and text[-1] in units else float(text)
-    except ValueError as exc:
-        raise ReleaseError(f"--timeout {text!r} is not a duration: write 600, 90s, 10m or 1h") from exc
 
 
 def snapshot_table(snapshot: Snapshot) -> Table:
@@ -110,7 +101,7 @@ def install(console: Console, request: InstallRequest) -> Rendered:
     console.print(f"release {rendered.release} revision {rendered.revision}: {rendered.status} "
                   f"in namespace {rendered.namespace}")
     if request.wait:
-        result = wait_with_progress(console, target, parse_timeout(target.timeout))
+        result = wait_with_progress(console, target, parse_duration(target.timeout))
         if not result.ok:
             print_failure(console, result)
             raise ReleaseError(f"release {target.release} did not become ready: {result.reason}")

@@ -7,14 +7,16 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from .options import Context, Kubeconfig, Namespace, Release
+
 
 def register(app: typer.Typer) -> None:
     @app.command()
     def bench(
-        namespace: str = typer.Option("airflow", "--namespace", "-n"),
-        release: str = typer.Option("airflow", "--release", "-r"),
-        kubeconfig: str = typer.Option(None, "--kubeconfig"),
-        kube_context: str = typer.Option(None, "--kube-context"),
+        namespace: Namespace = "airflow",
+        release: Release = "airflow",
+        kubeconfig: Kubeconfig = None,
+        kube_context: Context = None,
         p1_runs: int = typer.Option(5, help="P1 repetitions (median/min/max)"),
         p2_runs: int = typer.Option(3, help="P2 repetitions"),
         fanout: int = typer.Option(50, help="parallel tasks in P2"),
@@ -30,7 +32,8 @@ def register(app: typer.Typer) -> None:
         from airkube.bench.report import figures_table, write_json, write_markdown, write_plots
 
         console = Console(stderr=True)
-        opts = BenchOptions(namespace=namespace, release=release, kubeconfig=kubeconfig, kube_context=kube_context,
+        opts = BenchOptions(namespace=namespace, release=release, kubeconfig=str(kubeconfig) if kubeconfig else None,
+                            kube_context=kube_context,
                             p1_runs=p1_runs, p2_runs=p2_runs, fanout=fanout, install_values=tuple(install_values),
                             image=image, deliver=deliver)
         result = run_bench(opts, console)

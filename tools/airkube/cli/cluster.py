@@ -14,6 +14,7 @@ from rich.table import Table
 
 from airkube.cluster import kubeconfig as kubeconfig_merge
 from airkube.cluster.base import ClusterError, ClusterProvider
+from airkube.cluster.local.provider import Reporter
 from airkube.progress import Heartbeat
 
 app = typer.Typer(help="Bring a Kubernetes cluster up or down (local: Docker-free, real v1.34).",
@@ -22,15 +23,18 @@ console = Console()
 
 
 class ProviderName(str, Enum):
+    auto = "auto"
     local = "local"
     kind = "kind"
     existing = "existing"
 
 
-_PROVIDER_OPTION = typer.Option(ProviderName.local, "--provider", "-p", help="which cluster provider")
+_PROVIDER_OPTION = typer.Option(ProviderName.auto, "--provider", "-p",
+                                help="auto (as `airkube deploy`) = kind when a Docker engine answers, else local "
+                                     "(Linux, root), else the current kubeconfig context")
 
 
-class RichReporter:
+class RichReporter(Reporter):
     """Progress of LocalProvider steps: a spinner on a terminal; off a terminal (CI, a log file) a line when a step
     starts and, while it runs quietly, one every AIRKUBE_HEARTBEAT_S (20 s) with the time elapsed."""
 
@@ -69,13 +73,14 @@ class RichReporter:
 
 
 def get_provider(name: ProviderName) -> ClusterProvider:
-    if name is ProviderName.local:
-        from airkube.cluster.local import LocalProvider
-
-        return LocalProvider(reporter=RichReporter())
+    """The provider `airkube deploy --provider NAME` would use (same `auto` rule); local gets the rich reporter."""
+    from airkube.cluster.local import LocalProvider
     from airkube.cluster.select import choose
 
-    return choose(name.value).provider
+    provider = choose(name.value).provider
+    if isinstance(provider, LocalProvider):
+        provider.reporter = RichReporter()
+    return provider
 
 
 def _fail(exc: Exception) -> None:

@@ -8,11 +8,13 @@ from typing import Any, List, Optional
 import typer
 from rich.console import Console
 
+from .options import Context, Kubeconfig, Namespace
+
 app = typer.Typer(help="Deliver DAG files: into the dags PVC, or into an in-cluster git server for git-sync.",
                   no_args_is_help=True)
 
 
-def _clients(kubeconfig: Optional[str], context: Optional[str]) -> tuple[Any, Any]:
+def _clients(kubeconfig: Optional[Path], context: Optional[str]) -> tuple[Any, Any]:
     from airkube.kube import connect
 
     clients = connect(kubeconfig, context)
@@ -23,14 +25,14 @@ def _clients(kubeconfig: Optional[str], context: Optional[str]) -> tuple[Any, An
 def push(
     src: Path = typer.Argument(..., help="DAG folder (or one file) to copy", exists=True),
     claim: Optional[str] = typer.Option(None, "--claim", help="dags PVC (default: the one PVC named *-dags)"),
-    namespace: str = typer.Option("airflow", "-n", "--namespace"),
-    release: Optional[str] = typer.Option(None, "--release", help="Release whose claim and Airflow image to use"),
+    namespace: Namespace = "airflow",
+    release: Optional[str] = typer.Option(None, "--release", "-r", help="Release whose claim and Airflow image to use"),
     image: Optional[str] = typer.Option(None, "--image", help="Image of the push pod (default: the release's Airflow image)"),
     sub_path: str = typer.Option("", "--sub-path", help="Sub-directory of the volume mounted as the dags folder"),
     dest: str = typer.Option("", "--dest", help="Directory inside the dags folder to write into"),
     exclude: Optional[List[str]] = typer.Option(None, "--exclude", help="File name to leave out (repeatable)"),
-    kube_context: Optional[str] = typer.Option(None, "--kube-context"),
-    kubeconfig: Optional[str] = typer.Option(None, "--kubeconfig"),
+    kube_context: Context = None,
+    kubeconfig: Kubeconfig = None,
 ) -> None:
     """Copy DAG files into the dags PVC through a short-lived non-root pod (uid 50000)."""
     from airkube.dags import push_dags
@@ -44,11 +46,11 @@ def push(
 @app.command("git-server")
 def git_server(
     src: Optional[Path] = typer.Argument(None, help="DAG folder to commit (default: the smoke DAGs)"),
-    namespace: str = typer.Option("airflow", "-n", "--namespace"),
+    namespace: Namespace = "airflow",
     image: str = typer.Option("airkube.local/git-sync:v4.4.2", "--image", help="Image with git, sh, tar, base64"),
     name: str = typer.Option("airkube-git", "--name", help="Deployment/Service name"),
-    kube_context: Optional[str] = typer.Option(None, "--kube-context"),
-    kubeconfig: Optional[str] = typer.Option(None, "--kubeconfig"),
+    kube_context: Context = None,
+    kubeconfig: Kubeconfig = None,
 ) -> None:
     """Start (or reuse) an in-cluster git server, commit DAGs to `main`, print the URL for dags.gitSync.repo."""
     from airkube.smoke.gitserver import ensure_git_server, push_to_git_server

@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import json
+from enum import Enum
 from pathlib import Path
-from typing import List, Optional
+from typing import Annotated, List, Optional, cast
 
 import typer
 from rich.console import Console
+
+from ..durations import parse_duration
+from ..smoke.options import Delivery
+from .options import Context, Kubeconfig, Namespace, Release, timeout_option
+
+
+class DeliveryChoice(str, Enum):
+    auto = "auto"
+    pvc = "pvc"
+    git = "git"
+    image = "image"
+    none = "none"
 
 
 def register(app: typer.Typer) -> None:
@@ -16,14 +29,15 @@ def register(app: typer.Typer) -> None:
 
 def smoke(
     dag: Optional[List[str]] = typer.Option(None, "--dag", help="Smoke DAG id to run (repeatable; default: all that apply)"),
-    namespace: str = typer.Option("airflow", "-n", "--namespace", help="Namespace of the release"),
-    release: str = typer.Option("airflow", "--release", help="Helm release name"),
-    kube_context: Optional[str] = typer.Option(None, "--kube-context", help="kubeconfig context"),
-    kubeconfig: Optional[str] = typer.Option(None, "--kubeconfig", help="kubeconfig file (default: $KUBECONFIG / ~/.kube/config)"),
-    timeout: float = typer.Option(900, "--timeout", help="Seconds for the whole run, parsing included"),
-    parse_timeout: float = typer.Option(420, "--parse-timeout", help="Seconds to wait for the dag-processor to parse the DAGs"),
+    namespace: Namespace = "airflow",
+    release: Release = "airflow",
+    kube_context: Context = None,
+    kubeconfig: Kubeconfig = None,
+    timeout: Annotated[str, timeout_option("The whole run, parsing included")] = "15m",
+    parse_timeout: Annotated[str, timeout_option("How long the dag-processor may take to parse the DAGs",
+                                                 "--parse-timeout")] = "7m",
     bash_image: Optional[str] = typer.Option(None, "--bash-image", help="Image of the KPO pod and the anchor pod, needs bash (default: airkube.local/bash:5.2 when the release runs airkube.local/airflow, else docker.io/library/bash:5.2)"),
-    delivery: str = typer.Option("auto", "--delivery", help="auto|pvc|git|image|none: how the smoke DAGs reach the release"),
+    delivery: DeliveryChoice = typer.Option(DeliveryChoice.auto, "--delivery", help="How the smoke DAGs reach the release"),
     dags_claim: Optional[str] = typer.Option(None, "--dags-claim", help="dags PVC (default: detected from the dag-processor)"),
     push_image: Optional[str] = typer.Option(None, "--push-image", help="Image of the dags push pod (default: the release's Airflow image)"),
     git_image: str = typer.Option("airkube.local/git-sync:v4.4.2", "--git-image", help="Image with git for the in-cluster git server"),
@@ -40,12 +54,11 @@ def smoke(
     from airkube.smoke import SmokeOptions, run_smoke
     from airkube.smoke.report import render
 
-    if delivery not in ("auto", "pvc", "git", "image", "none"):
-        raise typer.BadParameter("must be one of auto, pvc, git, image, none", param_hint="--delivery")
     opts = SmokeOptions(
         namespace=namespace, release=release, dags=tuple(dag or ()), kube_context=kube_context,
-        kubeconfig=kubeconfig, timeout=timeout, parse_timeout=parse_timeout, bash_image=bash_image,
-        delivery=delivery,  # type: ignore[arg-type]
+        kubeconfig=str(kubeconfig) if kubeconfig else None, timeout=parse_duration(timeout),
+        parse_timeout=parse_duration(parse_timeout, "--parse-timeout"), bash_image=bash_image,
+        delivery=cast(Delivery, delivery.value),
         dags_claim=dags_claim, push_image=push_image, git_image=git_image, api_service=api_service,
         api_url=api_url, auth_secret=auth_secret, username=username, password=password,
         fixtures=not no_fixtures, storage_class=storage_class,
