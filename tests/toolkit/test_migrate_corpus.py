@@ -294,6 +294,14 @@ def test_default_schedule_and_catchup_kept():
     assert "schedule=timedelta(days=1)" in code and "catchup=True" in code and "from datetime import timedelta" in code
 
 
+def test_sensor_paths_moved():
+    code = migrate_source("from airflow.sensors.base_sensor_operator import BaseSensorOperator\n"
+                          "from airflow.sensors.time_delta_sensor import TimeDeltaSensor\n"
+                          "print(BaseSensorOperator, TimeDeltaSensor)\n").source
+    assert "from airflow.sdk import BaseSensorOperator" in code
+    assert "from airflow.providers.standard.sensors.time_delta import TimeDeltaSensor" in code
+
+
 def test_ui_only_dag_arguments_dropped():
     code = migrate_source("from airflow import DAG\nDAG('d', schedule=None, default_view='graph', orientation='LR')\n").source
     assert "default_view" not in code and "orientation" not in code
@@ -313,6 +321,8 @@ def test_bare_dag_decorator_keeps_the_old_default_schedule():
     ("from airflow.contrib.kubernetes.pod import Resources\nr = Resources('1Gi', '1', '2Gi')\n", 2, "positional"),
     ("from airflow.contrib.kubernetes.pod import Port\np = Port(name='http')\n", 2, "container_port"),
     ("import airflow.contrib.kubernetes.volume\n", 1, "`import airflow.contrib.kubernetes.volume`"),
+    ("from airflow.operators.subdag_operator import SubDagOperator\n", 1, "no mapping for it"),
+    ("from airflow.sensors.sql_sensor import SqlSensor\n", 1, "apache-airflow-providers-*"),
     ("from airflow import DAG\nDAG('d', schedule_interval='@daily', schedule='@hourly')\n", 2, "both `schedule_interval=`"),
 ])
 def test_small_refusals(src, line, words):

@@ -10,7 +10,14 @@ import ast
 from collections import defaultdict
 
 from .context import Context, line
-from .tables import DAYS_AGO, K8S_MODEL_MODULES, MODULE_MAP, NAME_MAP, NAME_RENAMES
+from .tables import (
+    DAYS_AGO,
+    K8S_MODEL_MODULES,
+    MODULE_MAP,
+    NAME_MAP,
+    NAME_RENAMES,
+    REMOVED_PACKAGES,
+)
 
 
 def import_from(ctx: Context, node: ast.ImportFrom) -> list[ast.stmt]:
@@ -46,9 +53,10 @@ def import_from(ctx: Context, node: ast.ImportFrom) -> list[ast.stmt]:
         elif mod == "airflow.contrib.operators" and alias.name == "KubernetesOperator":
             ctx.removed_names[bound] = "KubernetesOperator"
             ctx.note(node, "removed `from airflow.contrib.operators import KubernetesOperator`: it never existed")
-        elif mod.startswith(("airflow.contrib", "airflow.kubernetes")) or mod in K8S_MODEL_MODULES:
-            ctx.refuse(node, f"`from {mod} import {alias.name}`: removed in Airflow 2 and the tool has no mapping for "
-                             "it; import its replacement from the matching apache-airflow-providers-* package by hand")
+        elif mod.startswith(REMOVED_PACKAGES) or mod in K8S_MODEL_MODULES:
+            ctx.refuse(node, f"`from {mod} import {alias.name}`: removed or moved to a provider in Airflow 2/3 and the "
+                             "tool has no mapping for it; import its replacement from the matching "
+                             "apache-airflow-providers-* package (or airflow.sdk) by hand")
             groups[mod].append(alias)
         else:
             groups[mod].append(alias)
@@ -60,7 +68,7 @@ def import_from(ctx: Context, node: ast.ImportFrom) -> list[ast.stmt]:
 
 def import_plain(ctx: Context, node: ast.Import) -> ast.Import:
     for alias in node.names:
-        if alias.name.startswith(("airflow.contrib", "airflow.kubernetes")) or alias.name in MODULE_MAP \
+        if alias.name.startswith(REMOVED_PACKAGES) or alias.name in MODULE_MAP \
                 or alias.name == "airflow.utils.dates":
             ctx.refuse(node, f"`import {alias.name}`: removed or moved in Airflow 2/3; use `from <module> import <name>` "
                              "so the tool can map it, or port it by hand")

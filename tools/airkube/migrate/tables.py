@@ -27,7 +27,17 @@ MODULE_MAP: dict[str, str] = {
     "airflow.sensors.external_task": "airflow.providers.standard.sensors.external_task",
     "airflow.operators.branch_operator": "airflow.providers.standard.operators.branch",
     "airflow.operators.branch": "airflow.providers.standard.operators.branch",
+    "airflow.sensors.time_delta_sensor": "airflow.providers.standard.sensors.time_delta",
+    "airflow.sensors.time_delta": "airflow.providers.standard.sensors.time_delta",
+    "airflow.sensors.time_sensor": "airflow.providers.standard.sensors.time",
+    "airflow.sensors.time": "airflow.providers.standard.sensors.time",
+    "airflow.contrib.sensors.file_sensor": "airflow.providers.standard.sensors.filesystem",
+    "airflow.sensors.filesystem": "airflow.providers.standard.sensors.filesystem",
+    "airflow.contrib.sensors.python_sensor": "airflow.providers.standard.sensors.python",
+    "airflow.sensors.python": "airflow.providers.standard.sensors.python",
 }
+# Airflow 1.10/2.x packages whose other modules are gone in Airflow 3 (moved to providers or removed): refused
+REMOVED_PACKAGES = ("airflow.contrib", "airflow.kubernetes", "airflow.operators", "airflow.sensors", "airflow.hooks")
 # (module, name) → (new module, new name): moves that differ per name
 NAME_MAP: dict[tuple[str, str], tuple[str, str]] = {
     ("airflow", "DAG"): ("airflow.sdk", "DAG"),
@@ -51,6 +61,9 @@ NAME_MAP: dict[tuple[str, str], tuple[str, str]] = {
     ("airflow.hooks.base_hook", "BaseHook"): ("airflow.sdk", "BaseHook"),
     ("airflow.hooks.base", "BaseHook"): ("airflow.sdk", "BaseHook"),
     ("airflow.datasets", "Dataset"): ("airflow.sdk", "Asset"),
+    ("airflow.sensors.base", "BaseSensorOperator"): ("airflow.sdk", "BaseSensorOperator"),
+    ("airflow.sensors.base", "PokeReturnValue"): ("airflow.sdk", "PokeReturnValue"),
+    ("airflow.sensors.base_sensor_operator", "BaseSensorOperator"): ("airflow.sdk", "BaseSensorOperator"),
 }
 # names renamed with their module (every use of the old name in the file is renamed too)
 NAME_RENAMES: dict[str, str] = {"DummyOperator": "EmptyOperator"}
