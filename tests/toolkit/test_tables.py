@@ -111,8 +111,11 @@ def test_deploy_last_lines_name_the_real_service_and_secret(tmp_path: Path) -> N
     helm = venv_tool("helm")
     if not helm:
         pytest.skip("helm not installed (make setup)")
-    rendered = subprocess.run([helm, "template", "airflow", str(ROOT / "charts" / "airflow"), "-n", "airflow",
-                               "--dependency-update"], capture_output=True, text=True, check=False)
+    from airkube.helm import ensure_dependencies
+
+    ensure_dependencies(ROOT / "charts" / "airflow", helm)  # under the toolkit's lock: other runs share the dir
+    rendered = subprocess.run([helm, "template", "airflow", str(ROOT / "charts" / "airflow"), "-n", "airflow"],
+                              capture_output=True, text=True, check=False)
     assert rendered.returncode == 0, rendered.stderr
     import yaml
 
