@@ -178,6 +178,10 @@ class Deployer:
     # -- steps -------------------------------------------------------------------------------------
     def cluster(self) -> str | None:
         if self.provider.exists():
+            if self.provider.name == "local":  # `up` merges the context; an earlier `up` may have predated that
+                from .cluster.kubeconfig import after_up
+
+                after_up(self.provider.kubeconfig(), lambda text: self.console.print(f"  {escape(text)}"))
             return f"{self.provider.name} cluster already up"
         self.provider.create()
         return f"{self.provider.name} cluster created"
