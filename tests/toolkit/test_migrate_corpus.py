@@ -219,6 +219,7 @@ def test_tool_self_check_failure_writes_nothing(tmp_path):
         migrate_file(src, tmp_path / "out.py")
     assert "Invalid arguments were passed to KubernetesPodOperator" in str(info.value)
     assert "no_such_argument" in str(info.value)
+    assert f"{src}:5: Airflow import: TypeError" in str(info.value)  # the line of the original file
     assert not (tmp_path / "out.py").exists()
 
 
@@ -228,12 +229,13 @@ def test_ruff_check_flags_what_the_tool_does_not_map(tmp_path):
     path = tmp_path / "left.py"
     path.write_text("from airflow.sensors.base_sensor_operator import BaseSensorOperator\nprint(BaseSensorOperator, undefined)\n")
     problems, _ = ruff_check(path)
-    assert any("AIR301" in p for p in problems) and any("F821" in p for p in problems)
+    assert any("AIR301" in msg for _, msg in problems) and (2, "ruff F821 Undefined name `undefined`") in problems
 
 
 def test_cli_refusal_exit_code_and_brackets_survive(tmp_path):
-    from airkube.cli import app
     from typer.testing import CliRunner
+
+    from airkube.cli import app
 
     out = tmp_path / "out.py"
     res = CliRunner().invoke(app, ["migrate-dag", str(CORPUS / "c10_shell_syntax_args.py"), "-o", str(out)])

@@ -87,6 +87,28 @@ def _add_imports(ctx: Context, tree: ast.Module, dag_id: str) -> None:
                        "and `dag=dag` on each operator (an operator outside a DAG never runs)")
 
 
+def _line_map(tree: ast.Module, text: str) -> dict[int, int]:
+    """Output line → line of the original construct it came from (nodes paired by walking both trees)."""
+    out: dict[int, int] = {}
+    try:
+        pairs = list(zip(ast.walk(tree), ast.walk(ast.parse(text)), strict=True))
+    except (SyntaxError, ValueError):
+        return out
+    for orig, new in pairs:
+        orig_line, new_line = getattr(orig, "lineno", None), getattr(new, "lineno", None)
+        if isinstance(orig_line, int) and isinstance(new_line, int) and orig_line:
+            out[new_line] = orig_line  # BFS: deeper nodes come later and win
+    return out
+
+
+def _at(filename: str, back: dict[int, int], out_line: int | None, message: str) -> str:
+    if out_line is None:
+        return f"{filename}: {message}"
+    known = [ln for ln in back if ln <= out_line]
+    orig = back[max(known)] if known else 0
+    return f"{filename}:{orig}: {message} (line {out_line} of the converted file); fix it in the source or port it by hand"
+
+
 def migrate_source(source: str, *, dag_id: str = "migrated_dag", filename: str = "<source>",
                    check: bool = False) -> MigrationResult:
     """Rewrite ``source`` or raise :class:`MigrationRefused` (constructs it will not guess at) /
@@ -104,11 +126,12 @@ def migrate_source(source: str, *, dag_id: str = "migrated_dag", filename: str =
     compile(text, filename, "exec")
     findings = sorted(ctx.findings, key=lambda f: f.line)
     if check:
-        problems, info = self_check(text, Path(filename).name if filename != "<source>" else f"{dag_id}.py")
+        problems, advisories, info = self_check(text, Path(filename).name if filename != "<source>" else f"{dag_id}.py")
+        back = _line_map(tree, text)
         if problems:
-            raise SelfCheckFailed(problems, filename)
+            raise SelfCheckFailed([_at(filename, back, ln, msg) for ln, msg in problems], filename)
         checks = [f"Airflow deprecation warning: {w}" for w in info.get("warnings", [])]
-        checks += [f"ruff (style, not an error): {a}" for a in info.get("advisories", [])]
+        checks += [f"style, not an error: {_at(filename, back, ln, msg)}" for ln, msg in advisories]
         checks.append(f"passed: Airflow imported DAG(s) {', '.join(info['dags'])}; {len(info['pods'])} pod(s) built; "
                       "ruff AIR,F821 clean")
         return MigrationResult(source=text, findings=findings, checks=checks)

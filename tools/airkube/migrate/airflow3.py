@@ -63,7 +63,7 @@ def default_args(ctx: Context, value: ast.expr) -> None:
     d = ctx.resolve_dict(value)
     if d is None:
         return
-    for i, key in enumerate(list(d.keys)):
+    for key in list(d.keys):
         if isinstance(key, ast.Constant) and key.value == "provide_context":
             ctx.note(key, "dropped `provide_context` from default_args (removed in Airflow 2: the context is always "
                           "passed to callables that take **kwargs or named context keys)")

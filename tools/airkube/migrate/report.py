@@ -62,5 +62,5 @@ class SelfCheckFailed(MigrationError):
         body = "\n".join(f"  {p}" for p in problems)
         super().__init__(
             f"{filename}: the converted DAG failed its self-check (nothing written):\n{body}\n"
-            "  Port the lines named above by hand, or report the case; --no-self-check skips this check."
+            "  --no-self-check skips this check (not advised)."
         )
