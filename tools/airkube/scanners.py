@@ -157,7 +157,7 @@ def worker_pod_templates(docs: list[dict[str, Any]]) -> Iterator[dict[str, Any]]
         if doc.get("kind") != "ConfigMap":
             continue
         for key, value in (doc.get("data") or {}).items():
-            if not (isinstance(value, str) and re.search(r"^kind:\s*Pod\s*$", value, re.M)):
+            if not (isinstance(value, str) and re.search(r"^kind:\s*Pod\s*$", value, re.MULTILINE)):
                 continue
             pod = yaml.safe_load(value)
             meta = pod.setdefault("metadata", {}) or {}
@@ -181,7 +181,9 @@ def write_objects(docs: list[dict[str, Any]], folder: Path) -> dict[str, str]:
 
 def kube_score(folder: Path, names: dict[str, str], render: str) -> list[Finding]:
     files = [str(folder / f) for f in sorted(names)]
+    # kube-score/ignore annotations are not honoured: every accepted finding goes through scanners.yaml
     result = subprocess.run([str(binary("kube-score")), "score", "--output-format", "json",
+                             "--disable-ignore-checks-annotations",
                              "--kubernetes-version", f"v{KUBE_VERSION.rsplit('.', 1)[0]}", *files],
                             capture_output=True, text=True, timeout=300)
     if result.returncode not in (0, 1) or not result.stdout.strip().startswith("["):
@@ -221,18 +223,23 @@ def trivy(root: Path, names: dict[str, dict[str, str]], work: Path) -> list[Find
     return findings
 
 
-def scan_docs(renders: dict[str, list[dict[str, Any]]], work: Path) -> list[Finding]:
+SCANNERS = ("kube-score", "trivy")
+
+
+def scan_docs(renders: dict[str, list[dict[str, Any]]], work: Path,
+              tools: tuple[str, ...] = SCANNERS) -> list[Finding]:
     root = work / "objects"
     findings: list[Finding] = []
     names = {}
     for render, docs in renders.items():
         names[render] = write_objects(docs, root / render)
-        findings += kube_score(root / render, names[render], render)
-    return findings + trivy(root, names, work)
+        if "kube-score" in tools:
+            findings += kube_score(root / render, names[render], render)
+    return findings + (trivy(root, names, work) if "trivy" in tools else [])
 
 
-def scan(work: Path, values_files: list[Path] | None = None) -> list[Finding]:
-    return scan_docs(render_all(work, values_files), work)
+def scan(work: Path, values_files: list[Path] | None = None, tools: tuple[str, ...] = SCANNERS) -> list[Finding]:
+    return scan_docs(render_all(work, values_files), work, tools)
 
 
 def main(argv: list[str] | None = None) -> int:
