@@ -99,3 +99,15 @@ def test_node_image_key_follows_its_inputs(monkeypatch: pytest.MonkeyPatch) -> N
     assert node.node_image_ref() == f"{node.NODE_REPO}:{node.KUBE_VERSION}-{before}"
     monkeypatch.setattr(node, "NODE_PACKAGES", node.NODE_PACKAGES + ("less",))
     assert node.node_key() != before
+
+
+def test_wrapper_trims_docker_exec_process_files(tmp_path: Path, fake_runc: Path) -> None:
+    """`docker exec` into a privileged node: runc exec --process <file> carries the capabilities too."""
+    process = tmp_path / "process.json"
+    every = sorted(host_caps() | {"CAP_SYS_RESOURCE"})
+    process.write_text(json.dumps({"args": ["sh"], "capabilities": {"bounding": every, "effective": every}}))
+    argv = ["--root", "/x", "exec", "--process", str(process), "--detach", "cid"]
+    proc = subprocess.run([str(WRAPPER), *argv], env={**os.environ, "AIRKUBE_REAL_RUNC": str(fake_runc)})
+    assert proc.returncode == 0
+    caps = json.loads(process.read_text())["capabilities"]
+    assert all(set(names) == host_caps() & set(every) for names in caps.values())
