@@ -11,10 +11,10 @@ from .tables import (
     DAG_KWARG_RENAMES,
     DAG_KWARGS_REMOVED,
     DAG_KWARGS_UI_ONLY,
+    JINJA_BLOCK,
     TEMPLATE_RENAMES,
 )
 
-_TEMPLATE_BLOCK = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
 _NO_SCHEDULE = (None, "@once")
 OPERATOR_KWARG_RENAMES = {"task_concurrency": "max_active_tis_per_dag"}
 
@@ -142,7 +142,7 @@ def template(ctx: Context, node: ast.Constant, *, rewrite: bool = True) -> ast.C
                     ctx.note(node, f"template variable `{old}` → `{new}` (removed in Airflow 3)")
         return out
 
-    new_text = _TEMPLATE_BLOCK.sub(fix, text)
+    new_text = JINJA_BLOCK.sub(fix, text)
     return ast.copy_location(ast.Constant(new_text), node) if new_text != text else node
 
 

@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from .report import Finding, Refusal
+from .tables import MODEL_CLASSES
 
 
 def k8s(name: str) -> ast.Attribute:
@@ -125,7 +126,7 @@ class Context:
             name = node.func.id
             if name in self.removed_names:
                 return self.removed_names[name]
-            if name not in self.bound and name in {"Volume", "VolumeMount", "Resources", "Port", "PodRuntimeInfoEnv"}:
+            if name not in self.bound and name in MODEL_CLASSES:
                 return name
         if isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name) and node.func.attr == "days_ago" \
                 and self.module_aliases.get(node.func.value.id) == "airflow.utils.dates":

@@ -13,6 +13,7 @@ from .context import Context, line
 from .tables import (
     DAYS_AGO,
     K8S_MODEL_MODULES,
+    MODEL_CLASSES,
     MODULE_MAP,
     NAME_MAP,
     NAME_RENAMES,
@@ -81,8 +82,7 @@ def check_removed_names(ctx: Context, tree: ast.Module) -> None:
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
             kind = ctx.removed_names.get(node.id)
-            if kind is None and node.id not in ctx.bound and node.id in {"Volume", "VolumeMount", "Resources", "Port",
-                                                                         "PodRuntimeInfoEnv"}:
+            if kind is None and node.id not in ctx.bound and node.id in MODEL_CLASSES:
                 kind = node.id
             if kind is not None and line(node) not in refused:
                 what = "days_ago, removed in Airflow 3" if kind == "days_ago" else f"the removed 1.10 class {kind}"

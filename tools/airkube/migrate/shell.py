@@ -14,11 +14,12 @@ import re
 import shlex
 from dataclasses import dataclass
 
+from .tables import JINJA_BLOCK
+
 SHELLS = {"sh", "bash", "dash", "ash", "ksh", "mksh", "zsh", "busybox"}
 _PYTHON = re.compile(r"^(python|pypy)(\d+(\.\d+)?)?$")
 _POSITIONAL = re.compile(r"\$(\{?[0-9@*#]|\{[0-9]+\})|\b(shift|getopts)\b")
 _BARE_WORD = re.compile(r"^[A-Za-z0-9_./+-]+$")
-_JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
 _SHELL_ACTIVE = set("$`\\;&|<>()*?[]{}~#!'\"\n")
 # bash/sh options that take the next word as their value
 _OPTS_WITH_VALUE = {"-o", "+o", "-O", "+O", "--rcfile", "--init-file"}
@@ -79,7 +80,7 @@ def _shell_script_index(argv: list[str], start: int) -> int | None:
 
 def _same_literally_and_in_a_shell(word: str) -> bool:
     """True when a shell reading ``shlex.quote(word)`` or the bare word would see the same thing (modulo spaces)."""
-    return not (set(_JINJA.sub("", word)) & _SHELL_ACTIVE)
+    return not (set(JINJA_BLOCK.sub("", word)) & _SHELL_ACTIVE)
 
 
 def plan(argv: list[str], n_cmds: int) -> ShellPlan:

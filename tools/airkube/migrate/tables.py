@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
+# a Jinja expression or statement inside a string (templated operator fields)
+JINJA_BLOCK = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
+
 KPO_MODULE = "airflow.providers.cncf.kubernetes.operators.pod"
 SECRET_MODULE = "airflow.providers.cncf.kubernetes.secret"
 K8S_MODELS = "kubernetes.client"  # imported as `from kubernetes.client import models as k8s`
