@@ -83,7 +83,7 @@ def test_apiserver_argv(layout: Layout) -> None:
 def test_component_order(layout: Layout) -> None:
     names = [c.name for c in config.components(layout)]
     assert names == ["containerd", "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler",
-                     "kubelet", "kube-proxy", "provisioner"]
+                     "kubelet", "kube-proxy", "provisioner", "kube-router"]
 
 
 def test_addons(layout: Layout) -> None:

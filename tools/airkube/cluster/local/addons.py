@@ -1,4 +1,5 @@
-"""Cluster add-ons applied through the API once it answers: CoreDNS and the default StorageClass."""
+"""Cluster add-ons applied through the API once it answers: CoreDNS, the default StorageClass, and the read-only
+RBAC of the NetworkPolicy enforcer (kube-router, a host process)."""
 
 from __future__ import annotations
 
@@ -99,8 +100,30 @@ def storage_manifests() -> list[Manifest]:
     }]
 
 
+ENFORCER_USER = "airkube:network-policy-controller"  # CN of the enforcer's client certificate (pki.py)
+
+
+def enforcer_rbac_manifests() -> list[Manifest]:
+    """What kube-router's policy controller reads (its informers: pods, namespaces, NetworkPolicies, nodes,
+    services, endpoints, EndpointSlices); read-only, nothing else."""
+    name = "airkube:network-policy-controller"
+    read = ["get", "list", "watch"]
+    return [
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": name},
+         "rules": [
+             {"apiGroups": [""], "resources": ["pods", "namespaces", "nodes", "services", "endpoints"],
+              "verbs": read},
+             {"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies"], "verbs": read},
+             {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": read},
+         ]},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": name},
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
+         "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": ENFORCER_USER}]},
+    ]
+
+
 def all_manifests(layout: Layout) -> list[Manifest]:
-    return storage_manifests() + coredns_manifests(layout)
+    return storage_manifests() + enforcer_rbac_manifests() + coredns_manifests(layout)
 
 
 def apply(api_client: Any, manifests: list[Manifest]) -> None:

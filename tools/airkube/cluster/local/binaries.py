@@ -21,7 +21,7 @@ def build_script() -> Path:
 
 
 def targets(layout: Layout) -> dict[str, Path]:
-    return {"kube": layout.kube_bin, "etcd": layout.etcd_bin}
+    return {"kube": layout.kube_bin, "etcd": layout.etcd_bin, "kube-router": layout.kube_router_bin}
 
 
 def _say(text: str) -> None:

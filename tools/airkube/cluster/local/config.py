@@ -18,6 +18,7 @@ from .layout import Layout
 
 SANDBOX_IMAGE = "airkube.local/pause:3.10"
 COREDNS_IMAGE = "airkube.local/coredns:1.14.7"
+ENFORCER = "kube-router"  # the NetworkPolicy enforcer's component name
 
 
 def templates_dir() -> Path:
@@ -299,4 +300,14 @@ def components(layout: Layout, python: str = sys.executable) -> list[Component]:
             python, "-m", "airkube.cluster.provisioner",
             "--kubeconfig", str(kc("provisioner")), "--root", str(layout.volumes),
         ), Health()),
+        # NetworkPolicy enforcer: kube-router's firewall (iptables + ipset) only; no BGP router, no service
+        # proxy, no health/metrics port. Started once the node is registered (provider.py).
+        Component(ENFORCER, (
+            str(layout.kube_router_bin), "--run-firewall=true", "--run-router=false", "--run-service-proxy=false",
+            "--run-loadbalancer=false", "--enable-ipv6=false", "--enable-pprof=false",
+            "--health-port", "0", "--metrics-port", "0",
+            "--kubeconfig", str(kc("netpol")), "--hostname-override", layout.node_name,
+            "--service-cluster-ip-range", str(net.service_cidr),
+            "--iptables-sync-period", "1m0s", "--v", "1",
+        ), Health(), timeout=60),
     ]

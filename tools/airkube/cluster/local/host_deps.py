@@ -23,6 +23,7 @@ DEPS: tuple[HostDep, ...] = (
     HostDep("containernetworking-plugins", "/usr/lib/cni/bridge", "CNI bridge, host-local, loopback, portmap"),
     HostDep("iptables", "iptables", "kube-proxy (iptables mode) and guard rules"),
     HostDep("conntrack", "conntrack", "kube-proxy flushes stale UDP conntrack entries"),
+    HostDep("ipset", "ipset", "the NetworkPolicy enforcer (kube-router) matches pod sets with ipset"),
     HostDep("iproute2", "ip", "bridge and routes"),
     HostDep("ethtool", "ethtool", "kubelet/CNI NIC checks"),
     HostDep("socat", "socat", "kubectl port-forward through the kubelet"),

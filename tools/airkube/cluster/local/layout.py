@@ -14,6 +14,8 @@ CACHE_ENV = "AIRKUBE_CACHE"
 KUBE_VERSION = "v1.34.4"
 ETCD_VERSION = "v3.6.16"
 COREDNS_VERSION = "v1.14.7"
+# NetworkPolicy enforcer of our test clusters only (never installed by the chart): see enforcer.py
+KUBE_ROUTER_VERSION = "v2.1.0"
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,10 @@ class Layout:
     @property
     def coredns_bin(self) -> Path:
         return self.bin_cache / f"coredns-{COREDNS_VERSION}"
+
+    @property
+    def kube_router_bin(self) -> Path:
+        return self.bin_cache / f"kube-router-{KUBE_ROUTER_VERSION}"
 
     def pid_file(self, component: str) -> Path:
         return self.run / f"{component}.pid"

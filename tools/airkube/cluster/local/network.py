@@ -119,18 +119,51 @@ def guard_rules(net: NetworkPlan) -> dict[str, list[str]]:
 
 
 GUARD_HOOKS = {"AIRKUBE-FORWARD": "FORWARD", "AIRKUBE-INPUT": "INPUT", "AIRKUBE-OUTPUT": "OUTPUT"}
+# The guard lives in filter AND in mangle. mangle runs before filter at every hook, and nothing else touches
+# it here: the NetworkPolicy enforcer (kube-router) keeps its own jump at position 1 of filter INPUT/FORWARD/
+# OUTPUT and ACCEPTs policy-compliant pod traffic there, which would otherwise skip the filter guard.
+GUARD_TABLES = ("mangle", "filter")
 
 
 def ensure_guard(net: NetworkPlan) -> None:
-    for chain, rules in guard_rules(net).items():
-        if run(["iptables", "-t", "filter", "-n", "-L", chain], check=False).returncode != 0:
-            run(["iptables", "-t", "filter", "-N", chain])
-        run(["iptables", "-t", "filter", "-F", chain])
-        for rule in rules:
-            run(["iptables", "-t", "filter", "-A", chain, *shlex.split(rule)])
-        hook = GUARD_HOOKS[chain]
-        if run(["iptables", "-t", "filter", "-C", hook, "-j", chain], check=False).returncode != 0:
-            run(["iptables", "-t", "filter", "-I", hook, "1", "-j", chain])
+    for table in GUARD_TABLES:
+        for chain, rules in guard_rules(net).items():
+            if run(["iptables", "-w", "-t", table, "-n", "-L", chain], check=False).returncode != 0:
+                run(["iptables", "-w", "-t", table, "-N", chain])
+            run(["iptables", "-w", "-t", table, "-F", chain])
+            for rule in rules:
+                run(["iptables", "-w", "-t", table, "-A", chain, *shlex.split(rule)])
+            hook = GUARD_HOOKS[chain]
+            if run(["iptables", "-w", "-t", table, "-C", hook, "-j", chain], check=False).returncode != 0:
+                run(["iptables", "-w", "-t", table, "-I", hook, "1", "-j", chain])
+
+
+def chain_exists(chain: str, table: str = "filter") -> bool:
+    return run(["iptables", "-w", "-t", table, "-n", "-L", chain], check=False).returncode == 0
+
+
+# --- ipsets (the NetworkPolicy enforcer's) -------------------------------------------------------------------
+
+IPSET_PREFIXES = ("KUBE-", "inet6:KUBE-", "kube-router")
+
+
+def ipsets_to_destroy(names: list[str]) -> list[str]:
+    """The sets kube-router's policy controller creates (pure): KUBE-SRC-…, KUBE-DST-…"""
+    return [name for name in names if name.startswith(IPSET_PREFIXES)]
+
+
+def cleanup_ipsets() -> list[str]:
+    """Destroy the enforcer's ipsets (after the iptables rules that reference them are gone)."""
+    if run(["which", "ipset"], check=False).returncode != 0:
+        return []
+    listed = run(["ipset", "list", "-n"], check=False)
+    if listed.returncode != 0:
+        return []
+    destroyed = []
+    for name in ipsets_to_destroy(listed.stdout.split()):
+        if run(["ipset", "destroy", name], check=False).returncode == 0:
+            destroyed.append(name)
+    return destroyed
 
 
 # --- cleanup plan ----------------------------------------------------------------------------------------

@@ -73,6 +73,7 @@ def plan(layout: Layout) -> PkiPlan:
         CertSpec("scheduler", "system:kube-scheduler"),
         CertSpec("proxy", "system:kube-proxy"),
         CertSpec("provisioner", "airkube:hostpath-provisioner", ("system:masters",)),
+        CertSpec("netpol", "airkube:network-policy-controller"),  # read-only ClusterRole (addons.py)
     )
     server = net.apiserver_url
     kubeconfigs = (
@@ -82,6 +83,7 @@ def plan(layout: Layout) -> PkiPlan:
         KubeconfigSpec("scheduler", "scheduler", server, layout.kubeconfig_for("scheduler")),
         KubeconfigSpec("proxy", "proxy", server, layout.kubeconfig_for("proxy")),
         KubeconfigSpec("provisioner", "provisioner", server, layout.kubeconfig_for("provisioner")),
+        KubeconfigSpec("netpol", "netpol", server, layout.kubeconfig_for("netpol")),
     )
     return PkiPlan(certs, kubeconfigs)
 

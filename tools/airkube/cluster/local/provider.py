@@ -11,15 +11,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ...progress import Heartbeat
-from .. import kubeconfig as user_kubeconfig
 from kubernetes.client import ApiClient
 
 from ...kube import connect
+from ...progress import Heartbeat
+from .. import kubeconfig as user_kubeconfig
 from ..base import ClusterError, ClusterProvider, ComponentReport, ComponentStatus
 from . import addons, binaries, config, host_deps, mounts, network, pki, processes
 from .containerd import Containerd
-from .layout import Layout
+from .layout import KUBE_ROUTER_VERSION, Layout
 
 BASE_IMAGES = ("pause", "coredns")  # what the cluster itself runs (sandbox + DNS)
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -163,20 +163,35 @@ class LocalProvider(ClusterProvider):
             network.ensure_bridge(self.layout.net)
             network.ensure_guard(self.layout.net)
         for component in self._components():
+            if component.name == config.ENFORCER:
+                continue  # needs the registered node: started below
             if component.name == "kubelet":
                 self._before_kubelet()
             with self._step(component.name):
                 self._start(component)
         self._wait_cluster()
+        self._start_enforcer()
         self.timings["total"] = time.monotonic() - started
         (self.layout.run / "timings.json").write_text(json.dumps(self.timings, indent=2))
         self.reporter.note(f"cluster up in {self.timings['total']:.1f}s; kubeconfig: {self.kubeconfig()}")
         user_kubeconfig.after_up(self.kubeconfig(), self.reporter.note, self.merge_kubeconfig)
 
+    def _start_enforcer(self) -> None:
+        """kube-router's NetworkPolicy firewall (test clusters only). A failure is reported loudly but does not
+        fail the bring-up: the cluster works, NetworkPolicies are then simply not enforced (as before), and
+        tests/e2e/test_security.py fails on it."""
+        with self._step(f"NetworkPolicy enforcer ({config.ENFORCER} {KUBE_ROUTER_VERSION}, test clusters only)"):
+            try:
+                self._start(next(c for c in self._components() if c.name == config.ENFORCER))
+            except (RuntimeError, OSError) as exc:
+                self.reporter.note(f"WARNING: NetworkPolicies are NOT enforced, {config.ENFORCER} did not start: "
+                                   f"{exc}")
+
     def _start(self, component: config.Component) -> None:
         pid_file, log_file = self.layout.pid_file(component.name), self.layout.log_file(component.name)
         processes.start(component, pid_file, log_file)
-        extra = self.containerd.answers if component.name == "containerd" else None
+        extra = {"containerd": self.containerd.answers,
+                 config.ENFORCER: lambda: network.chain_exists("KUBE-ROUTER-FORWARD")}.get(component.name)
         processes.wait_ready(component, pid_file, log_file, extra_check=extra)
 
     def _before_kubelet(self) -> None:
@@ -249,7 +264,8 @@ class LocalProvider(ClusterProvider):
         layout = self.layout
         by_name = {c.name: c for c in self._components()}
         # 1. clients of the runtime first, so nothing restarts containers while we remove them
-        for name in ("provisioner", "kube-proxy", "kubelet", "kube-scheduler", "kube-controller-manager"):
+        for name in (config.ENFORCER, "provisioner", "kube-proxy", "kubelet", "kube-scheduler",
+                     "kube-controller-manager"):
             if processes.stop(layout.pid_file(name)):
                 say(f"stopped {name}")
         # 2. every pod container, through our containerd (if it still runs)
@@ -280,6 +296,9 @@ class LocalProvider(ClusterProvider):
         chains = network.cleanup_iptables()
         if chains:
             say(f"removed {len(chains)} iptables chain(s)")
+        sets = network.cleanup_ipsets()
+        if sets:
+            say(f"destroyed {len(sets)} ipset(s) of the NetworkPolicy enforcer")
         removed = _remove_cgroups("kubepods")
         if removed:
             say(f"removed {removed} kubelet cgroup(s)")
