@@ -34,9 +34,13 @@ class Release:
 
         target = Target(release=self.name, namespace=self.namespace, kubeconfig=self.kubeconfig, timeout=timeout)
         values = ValuesInput(files=tuple(self.values_files), sets=tuple(self.sets + (extra_sets or [])))
+        enforce_restricted(self.kubeconfig, self.namespace)  # every pod of the release must pass PSA "restricted"
         t0 = time.monotonic()
         install(self.console, InstallRequest(target=target, values=values))
-        return time.monotonic() - t0
+        seconds = time.monotonic() - t0
+        for ns in release_namespaces(self.kubeconfig, self.name):  # e.g. the KubernetesPodOperator namespace
+            enforce_restricted(self.kubeconfig, ns)
+        return seconds
 
     def uninstall(self) -> None:
         from airkube.helm import Helm, Target
@@ -49,6 +53,34 @@ class Release:
         opts = SmokeOptions(namespace=self.namespace, release=self.name, kubeconfig=str(self.kubeconfig), **kwargs)
         result = run_smoke(opts, console=self.console)
         return result
+
+
+PSA_RESTRICTED = {"pod-security.kubernetes.io/enforce": "restricted",
+                  "pod-security.kubernetes.io/enforce-version": "latest",
+                  "pod-security.kubernetes.io/warn": "restricted"}
+
+
+def enforce_restricted(kubeconfig: Path, namespace: str) -> None:
+    """Create or label the namespace so that the API server admits only Pod Security "restricted" pods."""
+    from kubernetes import client, config
+
+    core = client.CoreV1Api(config.new_client_from_config(config_file=str(kubeconfig)))
+    meta = client.V1ObjectMeta(name=namespace, labels=PSA_RESTRICTED)
+    try:
+        core.create_namespace(client.V1Namespace(metadata=meta))
+    except client.ApiException as exc:
+        if exc.status != 409:
+            raise
+        core.patch_namespace(namespace, {"metadata": {"labels": PSA_RESTRICTED}})
+
+
+def release_namespaces(kubeconfig: Path, release: str) -> list[str]:
+    """Namespaces the chart itself created for the release (labelled app.kubernetes.io/instance=<release>)."""
+    from kubernetes import client, config
+
+    core = client.CoreV1Api(config.new_client_from_config(config_file=str(kubeconfig)))
+    found = core.list_namespace(label_selector=f"app.kubernetes.io/instance={release}").items
+    return [n.metadata.name for n in found]
 
 
 def wait_for(predicate, timeout: float, what: str, interval: float = 2.0) -> float:  # type: ignore[no-untyped-def]
