@@ -223,8 +223,9 @@ def test_unparseable_file_is_an_error():
 
 
 def test_cli_migrate_dag(tmp_path):
-    from airkube.cli import app
     from typer.testing import CliRunner
+
+    from airkube.cli import app
 
     src = tmp_path / "seed.py"
     src.write_text(seed_code())
