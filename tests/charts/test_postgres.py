@@ -16,7 +16,17 @@ import yaml
 pytestmark = pytest.mark.helm3
 
 from subchart_render import (  # noqa: F401 (helm is a fixture)
-    DEFAULT_KUBE, KUBE_VERSIONS, NAMESPACE, RECOMMENDED_LABELS, REPO, helm, render_chart, render_chart_error, run as _run,
+    DEFAULT_KUBE,
+    KUBE_VERSIONS,
+    NAMESPACE,
+    RECOMMENDED_LABELS,
+    REPO,
+    helm,
+    render_chart,
+    render_chart_error,
+)
+from subchart_render import (
+    run as _run,
 )
 
 CHART = REPO / "charts" / "postgres"

@@ -1,13 +1,12 @@
 """Render charts/airflow with real helm (every values/ file and each option) and check the manifests."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import base64
 import configparser
 import json
 import re
+import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -285,7 +284,9 @@ def test_checksums_match_rendered_secrets_and_config(default_render):
 
 def test_pod_template_change_rolls_scheduler(helm, default_render):
     other = helm.template(values={"workers": {"labels": {"team": "data"}}})
-    ann = lambda r, c: r.deployment(c)["spec"]["template"]["metadata"]["annotations"]
+    def ann(r, c):
+        return r.deployment(c)["spec"]["template"]["metadata"]["annotations"]
+
     assert ann(other, "scheduler")["checksum/pod-template"] != ann(default_render, "scheduler")["checksum/pod-template"]
     assert ann(other, "scheduler")["checksum/config"] == ann(default_render, "scheduler")["checksum/config"]
 

@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
+from kind_helpers import NAME, TIMINGS
 from kubernetes import client, config
 from rich.console import Console
-
-from kind_helpers import NAME, TIMINGS
 
 pytestmark = pytest.mark.e2e
 NAMESPACE = "kind-e2e"

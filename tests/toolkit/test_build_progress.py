@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from airkube.cluster.local import binaries
 from airkube.cluster.local.layout import Layout
 from airkube.progress import Heartbeat, Throttle, elapsed, interval

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import subprocess
 import tarfile
-import io
 from pathlib import Path
 
 import pytest
 
 from airkube.dags import (
+    DagsPushError,
     build_tar,
     collect_files,
     find_dags_claim,
     install_script,
     push_pod_manifest,
-    DagsPushError,
 )
 from airkube.kube import CHUNK, upload_commands
 from airkube.smoke import SMOKE_DAGS_DIR

@@ -10,7 +10,7 @@ from rich.console import Console
 
 from airkube.cluster.base import ClusterError, ClusterProvider
 from airkube.cluster.select import Choice, Probes, choose
-from airkube.deploy import STEPS, DeployOptions, Deployer
+from airkube.deploy import STEPS, Deployer, DeployOptions
 from airkube.release import values_files_for
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from pyhelm3.command import Command
 
-from airkube.errors import ValuesError
-from airkube.values.inputs import ValuesInput
-from airkube.helm import Helm, HelmError, Target, ensure_dependencies, helm_executable, stale_dependencies
 from airkube.durations import parse_duration as parse_timeout
+from airkube.errors import ValuesError
+from airkube.helm import Helm, HelmError, Target, ensure_dependencies, helm_executable, stale_dependencies
 from airkube.release import InstallRequest, install
+from airkube.values.inputs import ValuesInput
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "airflow"

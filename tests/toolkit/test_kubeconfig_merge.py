@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from airkube.binaries import venv_tool
 from airkube.cluster import kubeconfig as kc
 from airkube.errors import ConfigError

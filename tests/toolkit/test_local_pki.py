@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from airkube.cluster.local import Layout, pki
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from airkube.cluster.local import Layout, pki
 
 
 @pytest.fixture()

@@ -16,6 +16,7 @@ import sys
 import textwrap
 
 import pytest
+
 from airkube.cluster.local import network
 from airkube.cluster.local.layout import NetworkPlan
 

@@ -10,13 +10,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from airkube.errors import SmokeError
 from airkube.smoke import fixtures
 from airkube.smoke.api import AirflowAPIError, AirflowClient, flatten_log
-from airkube.smoke.report import DagResult, SmokeResult, TaskResult, parse_evidence, render
-from airkube.errors import SmokeError
 from airkube.smoke.checks import CheckContext, check_dag
 from airkube.smoke.discovery import credentials_from_secret_data, default_bash_image, detect_delivery
 from airkube.smoke.options import ALL_DAGS
+from airkube.smoke.report import DagResult, SmokeResult, TaskResult, parse_evidence, render
 from airkube.smoke.runner import new_run_id, select_dags
 
 
@@ -208,9 +208,8 @@ def test_detect_delivery_on_rendered_chart(helm):
 
 def test_chart_accepts_the_in_cluster_git_server_url(helm):
     """`airkube dags git-server` serves git:// (git daemon); the chart must accept that URL for dags.gitSync.repo."""
-    from conftest import HelmError
-
     from airkube.smoke.gitserver import GitServer
+    from conftest import HelmError
 
     url = GitServer("airkube-git", "airflow").url
     try:

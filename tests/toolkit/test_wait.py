@@ -6,8 +6,15 @@ from types import SimpleNamespace
 
 from kubernetes import client as k
 
-from airkube.wait import (Snapshot, deployment_state, job_state, pod_is_ready, pod_problem, statefulset_state,
-                          wait_for_release)
+from airkube.wait import (
+    Snapshot,
+    deployment_state,
+    job_state,
+    pod_is_ready,
+    pod_problem,
+    statefulset_state,
+    wait_for_release,
+)
 
 SEL = k.V1LabelSelector(match_labels={"app": "x"})
 

@@ -18,7 +18,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
 from airkube.kube import exec_in_pod, restricted_security, upload_bytes, wait_pod_running
+
 from .errors import DagsPushError
 
 DEFAULT_AIRFLOW_IMAGE = "apache/airflow:3.3.2"

@@ -6,9 +6,10 @@ import base64
 import importlib
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlparse
 
 import yaml
@@ -18,11 +19,11 @@ from rich.table import Table
 
 from .cluster.base import ClusterProvider
 from .cluster.select import Choice, choose
-from .helm import Target
-from .values.inputs import ValuesInput
 from .durations import parse_duration
+from .helm import Target
 from .release import InstallRequest, install, print_failure, values_files_for, wait_with_progress
 from .values.chart import repo_root
+from .values.inputs import ValuesInput
 
 STEPS = ("cluster", "images", "install", "wait", "smoke")
 

@@ -10,17 +10,19 @@ import os
 import subprocess
 import tarfile
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from pyhelm3 import Client
 from pyhelm3 import errors as helm_errors
 
-from .values.chart import Chart
 from airkube.binaries import venv_tool
+
 from .errors import HelmError
+from .values.chart import Chart
 
 
 def helm_executable() -> str:

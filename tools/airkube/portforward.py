@@ -9,7 +9,9 @@ import signal
 import subprocess
 import threading
 from dataclasses import dataclass, field
+
 from airkube.binaries import venv_tool
+
 from .errors import PortForwardError, WaitTimeout
 from .kube import poll_until
 

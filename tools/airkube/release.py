@@ -11,14 +11,14 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
-from .helm import Helm, HelmError, Rendered, Target
-from .values.chart import Chart
-from .values.inputs import ValuesInput
-from .kube import connect
-from .progress import Throttle
-from .wait import Snapshot, WaitResult, wait_for_release
 from .durations import parse_duration
 from .errors import ReleaseError
+from .helm import Helm, HelmError, Rendered, Target
+from .kube import connect
+from .progress import Throttle
+from .values.chart import Chart
+from .values.inputs import ValuesInput
+from .wait import Snapshot, WaitResult, wait_for_release
 
 
 def snapshot_table(snapshot: Snapshot) -> Table:

@@ -9,9 +9,9 @@ from datetime import datetime
 from typing import Any
 
 from airkube.bench.podwatch import PodTimes, PodWatcher
-from airkube.smoke.api import AirflowClient
 from airkube.errors import WaitTimeout
 from airkube.kube import poll_until
+from airkube.smoke.api import AirflowClient
 
 
 @dataclass

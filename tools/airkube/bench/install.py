@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from airkube.helm import Helm, Target
-from airkube.values.inputs import ValuesInput
 from airkube.kube import wait_gone
+from airkube.values.inputs import ValuesInput
 
 
 @dataclass(frozen=True)

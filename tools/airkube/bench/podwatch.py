@@ -44,7 +44,7 @@ class PodWatcher:
     _thread: threading.Thread | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def __enter__(self) -> "PodWatcher":
+    def __enter__(self) -> PodWatcher:
         ready = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(ready,), daemon=True)
         self._thread.start()

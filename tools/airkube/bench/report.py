@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from rich.table import Table
 
-from airkube.fsutil import atomic_write
-
 from airkube.bench.runner import BenchResult
+from airkube.fsutil import atomic_write
 
 GOALS = {"p1_ratio": 1.3, "p2_ratio": 1.3, "p3_install_s": 60.0, "p5_idle_gib": 1.5}
 
@@ -103,7 +103,7 @@ def plots_from_figures(figs: dict, out_dir: Path) -> list[Path]:
     return written
 
 
-def _save(fig, path: Path) -> Path:  # type: ignore[no-untyped-def]
+def _save(fig: Any, path: Path) -> Path:
     import io
 
     buf = io.BytesIO()

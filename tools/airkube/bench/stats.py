@@ -14,7 +14,7 @@ class Stat:
     n: int
 
     @classmethod
-    def of(cls, values: list[float]) -> "Stat":
+    def of(cls, values: list[float]) -> Stat:
         if not values:
             raise ValueError("no measurements")
         return cls(statistics.median(values), min(values), max(values), len(values))

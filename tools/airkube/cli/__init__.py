@@ -6,20 +6,19 @@ import importlib
 import os
 from typing import Any
 
-import click
 import typer
-from typer.core import TyperGroup
 from rich.console import Console
 from rich.markup import escape
+from typer import _click
+from typer.core import TyperGroup
 
 from ..errors import AirkubeError
-
 
 
 class _AirkubeGroup(TyperGroup):
     """Catches every `AirkubeError` once: one clean message on stderr, its exit code (traceback: AIRKUBE_DEBUG=1)."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: _click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except AirkubeError as exc:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import Any, Optional
 
 import typer
 from rich.console import Console
@@ -30,7 +30,7 @@ def push(
     image: Optional[str] = typer.Option(None, "--image", help="Image of the push pod (default: the release's Airflow image)"),
     sub_path: str = typer.Option("", "--sub-path", help="Sub-directory of the volume mounted as the dags folder"),
     dest: str = typer.Option("", "--dest", help="Directory inside the dags folder to write into"),
-    exclude: Optional[List[str]] = typer.Option(None, "--exclude", help="File name to leave out (repeatable)"),
+    exclude: Optional[list[str]] = typer.Option(None, "--exclude", help="File name to leave out (repeatable)"),
     kube_context: Context = None,
     kubeconfig: Kubeconfig = None,
 ) -> None:

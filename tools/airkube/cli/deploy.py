@@ -8,8 +8,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from .options import Context, Namespace, Provider, Release, Sets, Timeout, ValuesFiles
 from ..deploy import DeployOptions, deploy
+from .options import Context, Namespace, Provider, Release, Sets, Timeout, ValuesFiles
 
 
 def register(app: typer.Typer) -> None:

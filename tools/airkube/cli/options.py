@@ -43,7 +43,8 @@ Provider = Annotated[str, typer.Option("--provider", "-p", callback=_provider,
 
 def timeout_option(help_text: str, flag: str = "--timeout") -> typer.models.OptionInfo:
     """A duration option ("90s", "10m", "1h"; plain numbers are seconds), checked when parsed."""
-    return typer.Option(flag, callback=_duration, help=f"{help_text} (600, 90s, 10m, 1h)")
+    info: typer.models.OptionInfo = typer.Option(flag, callback=_duration, help=f"{help_text} (600, 90s, 10m, 1h)")
+    return info
 
 
 Timeout = Annotated[str, timeout_option("How long to wait for readiness")]

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, List, Optional, cast
+from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
 
 from ..durations import parse_duration
-from ..smoke.options import Delivery
 from .options import Context, Kubeconfig, Namespace, Release, timeout_option
 
 
@@ -28,7 +27,7 @@ def register(app: typer.Typer) -> None:
 
 
 def smoke(
-    dag: Optional[List[str]] = typer.Option(None, "--dag", help="Smoke DAG id to run (repeatable; default: all that apply)"),
+    dag: Optional[list[str]] = typer.Option(None, "--dag", help="Smoke DAG id to run (repeatable; default: all that apply)"),
     namespace: Namespace = "airflow",
     release: Release = "airflow",
     kube_context: Context = None,
@@ -58,7 +57,7 @@ def smoke(
         namespace=namespace, release=release, dags=tuple(dag or ()), kube_context=kube_context,
         kubeconfig=str(kubeconfig) if kubeconfig else None, timeout=parse_duration(timeout),
         parse_timeout=parse_duration(parse_timeout, "--parse-timeout"), bash_image=bash_image,
-        delivery=cast(Delivery, delivery.value),
+        delivery=delivery.value,
         dags_claim=dags_claim, push_image=push_image, git_image=git_image, api_service=api_service,
         api_url=api_url, auth_secret=auth_secret, username=username, password=password,
         fixtures=not no_fixtures, storage_class=storage_class,

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import shlex
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import List, Optional
+from typing import Optional
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
+from ..fsutil import atomic_write
 from ..values import Chart, edit_file, validate_files
 from ..values.generate import DAGS, LOGS, PROFILES, Options, as_document, generate
 from ..values.validate import check_documents
-from ..fsutil import atomic_write
 
 app = typer.Typer(help="Generate, edit and validate values files for charts/airflow.", no_args_is_help=True)
 
@@ -75,7 +76,7 @@ def new(
 @app.command("set")
 def set_(
     file: Path = typer.Argument(..., help="Values file to edit in place"),
-    assignments: List[str] = typer.Argument(..., help="key.path=value (values parsed as YAML: 2, true, [a,b])"),
+    assignments: list[str] = typer.Argument(..., help="key.path=value (values parsed as YAML: 2, true, [a,b])"),
     chart: Optional[Path] = ChartOption,
 ) -> None:
     """Set keys in place; comments and untouched lines stay as they are. Refuses unknown keys and wrong types."""
@@ -85,14 +86,14 @@ def set_(
 @app.command("unset")
 def unset(
     file: Path = typer.Argument(..., help="Values file to edit in place"),
-    keys: List[str] = typer.Argument(..., help="key.path to remove (back to the chart default)"),
+    keys: list[str] = typer.Argument(..., help="key.path to remove (back to the chart default)"),
     chart: Optional[Path] = ChartOption,
 ) -> None:
     """Remove keys (and mappings left empty) in place."""
     _edit(file, chart, unsets=keys)
 
 
-def _edit(file: Path, chart: Optional[Path], assignments: list[str] = [], unsets: list[str] = []) -> None:
+def _edit(file: Path, chart: Optional[Path], assignments: Sequence[str] = (), unsets: Sequence[str] = ()) -> None:
     err = Console(stderr=True)
     if not file.is_file():
         _error(err, f"{file} does not exist (create one with `airkube values new`)")
@@ -109,7 +110,7 @@ def _edit(file: Path, chart: Optional[Path], assignments: list[str] = [], unsets
 
 @app.command("validate")
 def validate(
-    files: List[Path] = typer.Argument(..., help="Values files; each is checked on its own unless --merge"),
+    files: list[Path] = typer.Argument(..., help="Values files; each is checked on its own unless --merge"),
     merge: bool = typer.Option(False, "--merge", help="Check the files merged in order, as `helm -f a -f b` sees them"),
     chart: Optional[Path] = ChartOption,
 ) -> None:

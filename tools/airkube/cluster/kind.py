@@ -13,9 +13,10 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ruamel.yaml import YAML
 
@@ -62,7 +63,7 @@ class KindSettings:
     mount_base: Path | None = None  # relative extraMounts hostPaths resolve here; default: the checkout
     publish_ports: bool = True  # False drops extraPortMappings (a second cluster beside `make deploy-kind`)
 
-    def resolved(self) -> "KindSettings":
+    def resolved(self) -> KindSettings:
         root = repo_root() if self.config is None or self.state_dir is None else None
         return KindSettings(
             name=self.name,

@@ -17,9 +17,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from airkube.errors import ConfigError
 from airkube.images import builders, oci, rootfs
 from airkube.images.oci import BlobStore
-from airkube.errors import ConfigError
 from airkube.images.specs import IMAGES, ImageSpec
 from airkube.progress import Heartbeat
 
@@ -30,7 +30,7 @@ def cache_dir() -> Path:
     return Path(os.environ.get("AIRKUBE_CACHE", Path.home() / ".cache" / "airkube")) / "images"
 
 
-def _hash_path(h: "hashlib._Hash", path: Path, rel: str) -> None:
+def _hash_path(h: hashlib._Hash, path: Path, rel: str) -> None:
     if path.is_dir():
         for child in sorted(path.rglob("*")):
             if child.is_file() and "__pycache__" not in child.parts:
@@ -54,8 +54,8 @@ def input_key(spec: ImageSpec) -> str:
                oci.write_archive):  # what shapes layers and archives (not verification helpers)
         h.update(inspect.getsource(fn).encode())
     if spec.debian:  # what shapes the Debian base and the diff layers (not locking, logging, mounts)
-        for fn in (rootfs._build_base, rootfs.Overlay.cleanup_build_leftovers, rootfs.Overlay.layer):
-            h.update(inspect.getsource(fn).encode())
+        for step in (rootfs._build_base, rootfs.Overlay.cleanup_build_leftovers, rootfs.Overlay.layer):
+            h.update(inspect.getsource(step).encode())
         h.update(json.dumps([rootfs.BASE_RECIPE_VERSION, rootfs.DPKG_NODOC, rootfs.APT_NORECOMMENDS,
                              list(rootfs.EMPTY_DIRS)]).encode())
         h.update(inspect.getsource(builders._debian_image).encode())

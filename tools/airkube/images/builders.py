@@ -11,8 +11,14 @@ from pathlib import Path
 
 from airkube.images.oci import BlobStore, FileEntry, Layer, file_members
 from airkube.images.rootfs import BaseRootfs, Overlay, base_rootfs, ensure_host_tools, run_logged
-from airkube.images.specs import (AIRFLOW_GOOGLE_GCS_DEPS, AIRFLOW_GOOGLE_NODEPS, AIRFLOW_PYPI, BASE_PACKAGES,
-                                  DEBIAN_SUITE, ImageSpec)
+from airkube.images.specs import (
+    AIRFLOW_GOOGLE_GCS_DEPS,
+    AIRFLOW_GOOGLE_NODEPS,
+    AIRFLOW_PYPI,
+    BASE_PACKAGES,
+    DEBIAN_SUITE,
+    ImageSpec,
+)
 
 
 @dataclass

@@ -20,8 +20,9 @@ import tempfile
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import IO, cast
 
 MT_LAYER = "application/vnd.oci.image.layer.v1.tar"
 MT_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
@@ -79,7 +80,7 @@ class _HashWriter(io.RawIOBase):
     def writable(self) -> bool:
         return True
 
-    def write(self, b) -> int:  # type: ignore[override]
+    def write(self, b: bytes) -> int:  # type: ignore[override]
         self.sha.update(b)
         self.size += len(b)
         self.out.write(b)
@@ -125,7 +126,7 @@ class BlobStore:
                 for item in entries:
                     if isinstance(item, tuple):
                         info, fobj = item
-                        tf.addfile(info, fobj)
+                        tf.addfile(info, cast(IO[bytes], fobj))
                     else:
                         tf.addfile(item)
             if gz is not None:
@@ -292,7 +293,7 @@ def _canon(obj: dict) -> bytes:
 def write_archive(out: Path, ref: str, layers: list[Layer], config: ImageConfig, store: BlobStore,
                   created: datetime | None = None) -> dict:
     """Write an OCI image layout tarball for `ref` (atomically); returns a summary (digests, size)."""
-    created_s = (created or datetime.now(timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    created_s = (created or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
     cfg = {
         "created": created_s,
         "architecture": "amd64",
@@ -397,7 +398,8 @@ def verify_archive(path: Path) -> list[str]:
             ok, _ = check(desc)
             if not ok:
                 return {}
-            return json.loads(tf.extractfile(members["blobs/sha256/" + desc["digest"].split(":", 1)[1]]).read())
+            member = tf.extractfile(members["blobs/sha256/" + desc["digest"].split(":", 1)[1]])
+            return json.loads(member.read()) if member is not None else {}
 
         layout = open_member("oci-layout")
         if layout is not None and json.loads(layout.read()).get("imageLayoutVersion") != "1.0.0":

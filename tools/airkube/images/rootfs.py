@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from airkube.images.oci import BlobStore, Layer, tree_members
+
 from ..errors import HostToolMissing
 
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
@@ -157,8 +158,8 @@ def _build_base(cache: Path, store: BlobStore, suite: str, packages: tuple[str, 
         for docdir in (rfs / "usr/share/doc").iterdir():
             if docdir.is_dir() and not any(docdir.iterdir()):
                 docdir.rmdir()
-        for p in ("etc/resolv.conf", "etc/hostname", "etc/machine-id"):
-            (rfs / p).unlink(missing_ok=True)
+        for name in ("etc/resolv.conf", "etc/hostname", "etc/machine-id"):
+            (rfs / name).unlink(missing_ok=True)
         (rfs / "etc/hostname").write_text("localhost\n")
         log(f"packing base layer ({suite})")
         layer = store.put_layer(tree_members(rfs, exclude_contents=EMPTY_DIRS),

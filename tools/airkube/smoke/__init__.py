@@ -7,9 +7,9 @@ Library entry point::
     assert result.ok, result.to_dict()
 """
 
-from airkube.smoke.report import DagResult, SmokeResult, TaskResult
 from airkube.errors import SmokeError
 from airkube.smoke.options import ALL_DAGS, SMOKE_DAGS_DIR, SmokeOptions
+from airkube.smoke.report import DagResult, SmokeResult, TaskResult
 from airkube.smoke.runner import run_smoke
 
 __all__ = [

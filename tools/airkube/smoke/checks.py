@@ -85,7 +85,7 @@ def _judge_executor(dag: DagResult, ctx: CheckContext) -> None:
         dag.problems.append(f"expected 6 task instances (start, 4 mapped, check), got {len(dag.tasks)}")
     if None in pods or len(set(pods)) != len(pods):
         dag.problems.append(f"task instances did not each get a pod of their own: {pods}")
-    shared = set(pods) & set(ctx.scheduler_pods)
+    shared = {p for p in pods if p} & set(ctx.scheduler_pods)
     if shared:
         dag.problems.append(f"tasks ran in the scheduler pod {sorted(shared)}: not the KubernetesExecutor")
     check = _task(dag, "check")

@@ -78,10 +78,11 @@ def credentials_from_secret_data(data: dict[str, str], username: str | None = No
             except ValueError:
                 continue
             if isinstance(users, dict) and users:
-                user = username if username in users else ("admin" if "admin" in users else next(iter(users)))
-                return user, str(users[user])
+                user = username if username and username in users else (
+                    "admin" if "admin" in users else next(iter(users)))
+                return str(user), str(users[user])
     if "password" in data:
-        return username or data.get("username", "admin"), data["password"]
+        return str(username or data.get("username", "admin")), data["password"]
     return None
 
 

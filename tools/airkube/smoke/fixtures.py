@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
 from airkube.kube import restricted_security, wait_gone, wait_pod_running
 
 ZONE_LABEL = "topology.kubernetes.io/zone"

@@ -22,6 +22,7 @@ from typing import Any
 from airkube.dags import build_tar, collect_files
 from airkube.errors import WaitTimeout
 from airkube.kube import exec_in_pod, restricted_security, upload_bytes, wait_ready_pod
+
 from ..errors import GitServerError
 
 DEFAULT_GIT_IMAGE = "airkube.local/git-sync:v4.4.2"

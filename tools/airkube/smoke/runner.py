@@ -15,8 +15,7 @@ from ..errors import AirflowAPIError, SmokeError, WaitTimeout
 from ..kube import connect, poll_until, release_selector
 from .api import AirflowClient
 from .checks import CHECKS, CheckContext, DagCheck, check_dag
-from .discovery import (admin_credentials, api_endpoint, default_bash_image, deliver, delivery_info, pod_names,
-                        run_pods)
+from .discovery import admin_credentials, api_endpoint, default_bash_image, deliver, delivery_info, pod_names, run_pods
 from .fixtures import FixtureOptions, ensure_fixtures, kpo_namespace
 from .options import ALL_DAGS, BASE_DAGS, GIT_DAGS, SMOKE_DAGS_DIR, TERMINAL_RUN, SmokeOptions
 from .report import DagResult, SmokeResult, TaskResult, parse_evidence

@@ -11,8 +11,8 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from .yamlio import plain
 from ..errors import ChartNotFound
+from .yamlio import plain
 
 
 def repo_root(start: Path | None = None) -> Path:
@@ -39,7 +39,7 @@ class Chart:
     path: Path
 
     @classmethod
-    def find(cls, name: str = "airflow", start: Path | None = None) -> "Chart":
+    def find(cls, name: str = "airflow", start: Path | None = None) -> Chart:
         return cls(repo_root(start) / "charts" / name)
 
     @cached_property
@@ -76,7 +76,7 @@ class Chart:
         return list(data.get("rules", [])) if isinstance(data, dict) else list(data)
 
     @cached_property
-    def subcharts(self) -> dict[str, "Subchart"]:
+    def subcharts(self) -> dict[str, Subchart]:
         """Values key -> local dependency (file:// repositories only)."""
         result: dict[str, Subchart] = {}
         for dep in self.metadata.get("dependencies") or []:

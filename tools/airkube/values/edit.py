@@ -5,20 +5,21 @@ from __future__ import annotations
 import copy
 import datetime
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+from airkube.fsutil import atomic_write
+
+from ..errors import EditError, ValuesError
 from .chart import Chart
 from .problems import Problem
 from .validate import check_documents
-from airkube.fsutil import atomic_write
-
 from .yamlio import load, render
-from ..errors import EditError, ValuesError
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,7 @@ def _is_block(value: Any) -> bool:
 
 def _take_trailing_comment(node: Any) -> Any:
     """Detach the comment ruamel hangs after the last item of `node` (it belongs to what follows the block)."""
-    if isinstance(node, dict) and len(node):
+    if isinstance(node, CommentedMap) and len(node):
         last = list(node.keys())[-1]
         if _is_block(node[last]):
             found = _take_trailing_comment(node[last])
@@ -131,7 +132,7 @@ def _take_trailing_comment(node: Any) -> Any:
         if item and len(item) > 2 and item[2] is not None:
             token, item[2] = _split_eol(item[2])
             return token
-    elif isinstance(node, list) and len(node):
+    elif isinstance(node, CommentedSeq) and len(node):
         last = len(node) - 1
         if _is_block(node[last]):
             found = _take_trailing_comment(node[last])
@@ -155,7 +156,7 @@ def unset_in(data: CommentedMap, path: tuple[str, ...], file: Path) -> None:
         child = chain[-1].get(part)
         if not isinstance(child, dict):
             raise EditError(f"{file}: `{'.'.join(path)}` is not set in this file; nothing to unset")
-        chain.append(child)
+        chain.append(cast(CommentedMap, child))  # every mapping of a loaded document is a CommentedMap
     if path[-1] not in chain[-1]:
         raise EditError(f"{file}: `{'.'.join(path)}` is not set in this file; nothing to unset")
     orphan = _delete_keeping_trailing(chain[-1], path[-1])
@@ -231,12 +232,12 @@ def _split_eol(token: Any) -> tuple[Any, Any]:
 
 
 def _attach_trailing(node: Any, token: Any) -> None:
-    if isinstance(node, dict):
+    if isinstance(node, CommentedMap):
         last = list(node.keys())[-1]
         if _is_block(node[last]):
             return _attach_trailing(node[last], token)
         _merge_post_comment(node.ca.items.setdefault(last, [None, None, None, None]), 2, token)
-    elif isinstance(node, list):
+    elif isinstance(node, CommentedSeq):
         last = len(node) - 1
         if _is_block(node[last]):
             return _attach_trailing(node[last], token)
@@ -261,7 +262,7 @@ class EditResult:
     warnings: list[Problem] = field(default_factory=list)
 
 
-def edit_file(path: Path, chart: Chart, assignments: list[str] = (), unsets: list[str] = ()) -> EditResult:  # type: ignore[assignment]
+def edit_file(path: Path, chart: Chart, assignments: Sequence[str] = (), unsets: Sequence[str] = ()) -> EditResult:
     """Apply `key=value` assignments and key removals; validate; write atomically. Raises EditError."""
     try:
         doc = load(path)

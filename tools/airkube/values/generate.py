@@ -8,10 +8,10 @@ from typing import Any, Literal
 
 from ruamel.yaml.comments import CommentedMap
 
+from ..errors import OptionsError
 from .chart import Chart
 from .schema import merged_values
 from .yamlio import Document, dump
-from ..errors import OptionsError
 
 Profile = Literal["kind", "local", "cluster"]
 DagsSource = Literal["pvc", "git-sync", "image"]
@@ -255,6 +255,7 @@ def generate(o: Options, chart: Chart, command: str) -> Generated:
 
 def as_document(generated: Generated) -> Document:
     from pathlib import Path
+
     from .yamlio import make_yaml
 
     return Document(Path("<generated>"), generated.text, make_yaml().load(generated.text) or CommentedMap())

@@ -9,7 +9,8 @@ reports those separately.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .chart import Chart
 from .problems import Problem

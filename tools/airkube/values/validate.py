@@ -6,11 +6,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from ..errors import ValuesError
 from .chart import Chart
 from .problems import Problem
 from .rules import rule_problems
 from .schema import merged_values, validate_values
-from ..errors import ValuesError
 from .yamlio import Document, load, plain
 
 

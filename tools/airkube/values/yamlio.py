@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import difflib
 import io
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import ValuesError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
-from collections import Counter
 
+from ..errors import ValuesError
 
 
 @dataclass

@@ -28,11 +28,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from kubernetes.client import models as k8s
-
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 from airflow.providers.cncf.kubernetes.secret import Secret
 from airflow.sdk import DAG, Param
+from kubernetes.client import models as k8s
 
 DAG_ID = "smoke_kpo_seed"
 DEFAULT_IMAGE = "docker.io/library/bash:5.2"
