@@ -6,6 +6,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+
 from airkube.cluster.local import Layout, addons, config
 
 

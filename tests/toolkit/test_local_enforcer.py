@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from airkube.cluster.local import Layout, addons, config, network, pki
 from airkube.cluster.local.layout import KUBE_ROUTER_VERSION, NetworkPlan
 

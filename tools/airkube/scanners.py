@@ -156,7 +156,7 @@ def worker_pod_templates(docs: list[dict[str, Any]]) -> Iterator[dict[str, Any]]
     for doc in docs:
         if doc.get("kind") != "ConfigMap":
             continue
-        for key, value in (doc.get("data") or {}).items():
+        for value in (doc.get("data") or {}).values():
             if not (isinstance(value, str) and re.search(r"^kind:\s*Pod\s*$", value, re.MULTILINE)):
                 continue
             pod = yaml.safe_load(value)
