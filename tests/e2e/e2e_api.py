@@ -8,7 +8,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from airkube.smoke.api import AirflowAPIError, AirflowClient
+from airkube.errors import AirflowAPIError, WaitTimeout
+from airkube.kube import connect, poll_until
+from airkube.smoke.api import AirflowClient
 
 
 @dataclass
@@ -38,40 +40,42 @@ class E2EApi:
         self.api.set_paused(dag_id, False)
         run_id = f"e2e__{dag_id}__{int(time.time())}"
         self.api.trigger(dag_id, run_id, conf)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+
+        def enough_running() -> bool:
             tis = [ti for ti in self.api.task_instances(dag_id, run_id) if ti.get("map_index", -1) >= 0]
             states = [ti.get("state") for ti in tis]
-            if states.count("running") >= running:
-                return run_id
-            if any(s in ("success", "failed") for s in states):
+            if any(s in ("success", "failed") for s in states) and states.count("running") < running:
                 raise AssertionError(f"{dag_id}: a mapped task ended before {running} were running at once "
                                      f"({states.count('running')} running); raise conf seconds")
-            time.sleep(1)
-        raise TimeoutError(f"{dag_id}: fewer than {running} tasks running after {timeout:.0f}s")
+            return states.count("running") >= running
+
+        poll_until(enough_running, timeout, f"{dag_id}: fewer than {running} tasks running")
+        return run_id
 
     def wait_run(self, dag_id: str, run_id: str, timeout: float) -> str:
-        deadline = time.monotonic() + timeout
         state = ""
-        while time.monotonic() < deadline:
+
+        def ended() -> bool:
+            nonlocal state
             try:
                 state = self.api.get_run(dag_id, run_id).get("state", "")
             except (AirflowAPIError, OSError):
                 state = "unreachable"  # api-server restarting with the DB: keep polling
-            if state in ("success", "failed"):
-                return state
-            time.sleep(3)
-        return state or "timeout"
+            return state in ("success", "failed")
+
+        try:
+            poll_until(ended, timeout, f"run {run_id}", interval=3)
+        except WaitTimeout:
+            return state or "timeout"
+        return state
 
 
 @contextmanager
 def api_session(release: Any) -> Iterator[E2EApi]:
-    from kubernetes import client, config
-
     from airkube.portforward import PortForward
     from airkube.smoke.discovery import admin_credentials, find_api_service
 
-    core = client.CoreV1Api(config.new_client_from_config(config_file=str(release.kubeconfig)))
+    core = connect(release.kubeconfig, in_cluster=False).core
     svc, port = find_api_service(core, release.namespace, release.name)
     user, password = admin_credentials(core, release.namespace, release.name)
     with PortForward(f"svc/{svc}", port, namespace=release.namespace, kubeconfig=str(release.kubeconfig)) as pf:
