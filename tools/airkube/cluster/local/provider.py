@@ -13,7 +13,8 @@ from pathlib import Path
 
 from kubernetes.client import ApiClient
 
-from ...kube import connect
+from ...errors import WaitTimeout
+from ...kube import connect, poll_until
 from ...progress import Heartbeat
 from .. import kubeconfig as user_kubeconfig
 from ..base import ClusterError, ClusterProvider, ComponentReport, ComponentStatus
@@ -203,15 +204,13 @@ class LocalProvider(ClusterProvider):
 
     def _apply_addons(self) -> None:
         api = self.api_client()
-        deadline = time.monotonic() + 60
-        while True:  # the default service account / RBAC bootstrap may lag /readyz by a moment
-            try:
-                addons.apply(api, addons.all_manifests(self.layout))
-                return
-            except Exception as exc:
-                if time.monotonic() > deadline:
-                    raise ClusterError(f"applying add-ons failed: {exc}") from exc
-                time.sleep(1)
+
+        def applied() -> bool:
+            addons.apply(api, addons.all_manifests(self.layout))
+            return True
+
+        # the default service account / RBAC bootstrap may lag /readyz by a moment
+        _wait(applied, 60, "applying add-ons failed")
 
     def _ensure_base_images(self) -> None:
         try:
@@ -311,16 +310,21 @@ class LocalProvider(ClusterProvider):
 # --- module helpers ------------------------------------------------------------------------------------------
 
 def _wait(predicate: Callable[[], bool], timeout: float, message: str) -> None:
-    deadline = time.monotonic() + timeout
-    last: Exception | None = None
-    while time.monotonic() < deadline:
+    """`poll_until` that retries through errors (404 while objects are being created, API restarts)."""
+    last: list[Exception] = []
+
+    def attempt() -> bool:
         try:
-            if predicate():
-                return
-        except Exception as exc:  # 404 while objects are being created, API restarts
-            last = exc
-        time.sleep(1)
-    raise ClusterError(f"{message} (waited {timeout:.0f}s{'; last error: ' + str(last) if last else ''})")
+            return predicate()
+        except Exception as exc:  # noqa: BLE001 - kept and named if the wait times out
+            last[:] = [exc]
+            return False
+
+    try:
+        poll_until(attempt, timeout, message)
+    except WaitTimeout:
+        raise ClusterError(f"{message} (waited {timeout:.0f}s{'; last error: ' + str(last[0]) if last else ''})") \
+            from None
 
 
 def _node_ready(core, name: str, since: dt.datetime) -> bool:
