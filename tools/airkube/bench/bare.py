@@ -64,7 +64,7 @@ def run_bare_pods(core: Any, namespace: str, image: str, count: int, timeout: fl
     return BareRun(
         makespan_s=max(done) - t0,
         completions_s=sorted(d - t0 for d in done),
-        latencies_s=[pods[n].done_at - created[n] for n in names],  # type: ignore[operator]
+        latencies_s=[d - created[n] for d, n in zip(done, names)],
         started_s=[_started(pods[n], created[n]) for n in names],
     )
 
