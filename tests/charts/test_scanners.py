@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from airkube import scanners
 
 REPO = Path(__file__).resolve().parents[2]
