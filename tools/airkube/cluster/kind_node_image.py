@@ -311,7 +311,6 @@ def build_node_image(console_log: Log | None = None, force: bool = False) -> str
             _run(["docker", "import",
                   "--change", 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]',
                   "--change", "ENV container=docker",
-                  "--change", "STOPSIGNAL SIGRTMIN+3",
                   "--change", f"LABEL io.airkube.kind-node.kubernetes={KUBE_VERSION}",
                   "-", ref], log_file, env=docker_env(), stdin=tar.stdout.fileno() if tar.stdout else None)
         finally:
