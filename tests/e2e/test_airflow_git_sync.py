@@ -15,7 +15,7 @@ from kubernetes import client
 
 from e2e_helpers import ROOT, TIMINGS, Release, wait_for, ensure_namespace
 
-NS = "airflow-git"
+NS = "e2e-git"
 RELEASE = "airflow"
 SELECTOR = f"app.kubernetes.io/instance={RELEASE}"
 

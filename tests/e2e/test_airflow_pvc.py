@@ -15,7 +15,7 @@ from kubernetes import client
 
 from e2e_helpers import ROOT, TIMINGS, Release, wait_for
 
-NS = "airflow"
+NS = "e2e-airflow"  # never the user's `airflow` namespace of `make deploy`
 RELEASE = "airflow"
 SELECTOR = f"app.kubernetes.io/instance={RELEASE}"
 AUTH_ERRORS = ("Signature verification failed", "Invalid auth token")

@@ -22,7 +22,7 @@ from e2e_helpers import ROOT, TIMINGS, Release, ensure_namespace
 
 pytestmark = pytest.mark.reliability
 
-NS = "airflow-badgit"
+NS = "e2e-badgit"
 RELEASE = "airflow"
 SELECTOR = f"app.kubernetes.io/instance={RELEASE},app.kubernetes.io/component=dag-processor"
 AUTH_NAME, AUTH_PORT = "git-http-auth", 8080

@@ -1,7 +1,9 @@
 """Real bring-up of the `local` provider: control plane, node, CoreDNS, kube-proxy, SA auth, storage, teardown.
 
 Run as root: `.venv/bin/python -m pytest tests/e2e/test_cluster.py -v -s` (prints timings and memory).
-Tests run in file order and share one cluster; the last test tears it down and checks nothing is left.
+Tests run in file order and share one cluster; the last test tears it down and checks nothing is left (and that
+10.88.0.0/24 is then unreachable, not routed off the machine). The module runs only when the suite owns the cluster:
+with a local cluster already running (the user's `make deploy`) it skips and says why.
 """
 
 from __future__ import annotations
@@ -22,24 +24,24 @@ from airkube.cluster.local import LocalProvider, network, processes  # noqa: E40
 from airkube.cluster.local.mounts import mounts_under  # noqa: E402
 from kubernetes import client  # noqa: E402
 
-NS = "airkube-e2e"
+NS = "e2e-cluster"
 BASH_IMAGE = "airkube.local/bash:5.2"
 RESULTS: dict[str, float] = {}
 
 
-SYSTEM_NAMESPACES = {"default", "kube-system", "kube-public", "kube-node-lease", NS}
-
-
 @pytest.fixture(scope="module")
-def provider() -> LocalProvider:
-    """This module purges and tears down the cluster: refuse while someone's releases run on it."""
-    provider = LocalProvider()
-    if provider.exists() and os.environ.get("AIRKUBE_E2E_RESET") != "1":
-        in_use = sorted({ns.metadata.name for ns in client.CoreV1Api(provider.api_client()).list_namespace().items}
-                        - SYSTEM_NAMESPACES)
-        if in_use:
-            pytest.skip(f"the local cluster is in use (namespaces {', '.join(in_use)}): this module purges it; "
-                        "set AIRKUBE_E2E_RESET=1 to run it anyway")
+def provider(e2e_session) -> LocalProvider:  # type: ignore[no-untyped-def]
+    """This module purges, restarts and tears down the cluster: it runs only on a cluster the suite owns, i.e.
+    when no local cluster was running as the session started (never on the user's `make deploy` cluster)."""
+    if e2e_session.found_running is None:
+        pytest.skip("AIRKUBE_E2E_KUBECONFIG names an existing cluster: test_cluster.py purges and restarts the local "
+                    "cluster, so it runs only when the suite brings up its own")
+    if e2e_session.found_running:
+        pytest.skip(f"{e2e_session.reason}. test_cluster.py purges and restarts the cluster, so it runs only when "
+                    "the suite brings up its own: `airkube cluster down --provider local` first to run it")
+    provider = LocalProvider(merge_kubeconfig=False)
+    if provider.exists():  # came up during the session, not the suite's: same rule
+        pytest.skip("a local cluster came up during the session (not the suite's): test_cluster.py leaves it alone")
     return provider
 
 
@@ -241,4 +243,18 @@ def test_down_leaves_nothing(provider: LocalProvider) -> None:
     assert mounts_under(layout.state) == []
     assert not list(Path("/sys/fs/cgroup").glob("*/kubepods"))
     assert layout.kube_bin.exists(), "the binary cache must survive `down`"
+    # issue 13 item 7: with the bridge gone nothing routes to the cluster's subnets off the machine
+    import subprocess
+
+    for ip in (layout.net.node_ip, "10.88.0.42", layout.net.kubernetes_service_ip):
+        got = subprocess.run(["ip", "route", "get", ip], capture_output=True, text=True, check=False)
+        assert got.returncode != 0 and "No route to host" in got.stderr, (ip, got.stdout, got.stderr)
+    routes = subprocess.run(["ip", "route", "show"], capture_output=True, text=True, check=True).stdout
+    assert f"unreachable {layout.net.pod_cidr}" in routes and f"unreachable {layout.net.service_cidr}" in routes
+    # and no context of the user's kubeconfig points at it any more
+    from airkube.cluster.kubeconfig import user_kubeconfig
+
+    user_file = user_kubeconfig()
+    if user_file.exists():
+        assert layout.net.apiserver_url not in user_file.read_text(), f"{user_file} still names the cluster"
     print(f"\nresults: {RESULTS}")

@@ -25,7 +25,7 @@ from e2e_helpers import ROOT, TIMINGS, Release, wait_for, ensure_namespace
 
 pytestmark = pytest.mark.reliability
 
-NS = "airflow-logs"
+NS = "e2e-logs"
 RELEASE = "airflow"
 BUCKET = "airflow-logs"
 PREFIX = "airflow"
