@@ -8,6 +8,8 @@ must be exactly as it was: same objects (uids), same generations, same release r
 
 from __future__ import annotations
 
+from kubernetes import client
+
 from conftest import (
     OWN_PREFIX,
     SENTINEL_NS,
@@ -15,7 +17,6 @@ from conftest import (
     ForeignState,
     foreign_snapshot,
 )
-from kubernetes import client
 
 
 def test_what_the_suite_did_not_make_is_untouched(api_client: client.ApiClient, foreign_state: ForeignState,
