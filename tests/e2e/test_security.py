@@ -1,7 +1,7 @@
 """Security on the live cluster: NetworkPolicies really drop packets, and an attacker gets nothing.
 
 1. Enforcement (the local cluster's kube-router firewall): two pods talk; a default-deny policy stops it (the
-   SYN is dropped); an allow policy for the client's label lets it through again, while an unlabelled pod stays
+   firewall rejects the SYN: ICMP port-unreachable, never reaching the listening server); an allow policy for the client's label lets it through again, while an unlabelled pod stays
    out.
 2. Attacks on a release installed with values/local.yaml and `networkPolicies.enabled=true`, in a namespace
    that enforces Pod Security "restricted":
