@@ -81,8 +81,20 @@ def security_contexts():
     return obj({"pod": MAP, "container": MAP})
 
 
+# a PodDisruptionBudget count: an integer or a percentage ("50%"); null: not set
+INT_OR_PERCENT = {"oneOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": r"^[0-9]+%$"}, {"type": "null"}]}
+CONTAINERS = {"oneOf": [{"type": "array", "items": {"type": "object", "required": ["name"]}}, {"type": "string"}]}
+SUBPATH = {"type": "string", "pattern": r"^/([^/?#]+(/[^/?#]+)*)?/?$"}
+
+
+def pdb():
+    return obj({"enabled": B, "minAvailable": INT_OR_PERCENT, "maxUnavailable": INT_OR_PERCENT})
+
+
 def component(extra: dict | None = None):
     props = {
+        "priorityClassName": S, "topologySpreadConstraints": {"type": "array", "items": MAP},
+        "extraContainers": CONTAINERS, "extraInitContainers": CONTAINERS, "podDisruptionBudget": pdb(),
         "enabled": B, "replicas": INT0, "resources": RESOURCES, "securityContexts": security_contexts(),
         "serviceAccount": service_account(), "extraEnv": ENVLIST, "extraVolumes": VOLLIST,
         "extraVolumeMounts": MOUNTLIST, "nodeSelector": STRMAP, "affinity": MAP, "tolerations": LIST,
@@ -152,7 +164,9 @@ SCHEMA_PROPS = {
         "resources": RESOURCES, "serviceAccount": service_account(), "extraEnv": ENVLIST,
         "annotations": STRMAP, "podAnnotations": STRMAP, "nodeSelector": STRMAP, "affinity": MAP, "tolerations": LIST,
     }),
-    "apiServer": component({"service": obj({
+    "apiServer": component({"autoscaling": obj({
+        "enabled": B, "minReplicas": INT1, "maxReplicas": INT1,
+        "targetCPUUtilizationPercentage": {"type": "integer", "minimum": 1, "maximum": 1000}}), "service": obj({
         "type": {"type": "string", "enum": ["ClusterIP", "NodePort", "LoadBalancer"]},
         "port": PORT, "annotations": STRMAP})}),
     "scheduler": component(),
@@ -200,6 +214,17 @@ SCHEMA_PROPS = {
         "enabled": B, "apiServerIngressFrom": LIST,
         "egressPorts": {"type": "array", "items": PORT}, "extraEgress": LIST,
     }),
+    "ingress": obj({
+        "enabled": B, "className": S, "host": {"type": "string", "pattern": r"^$|^(\*\.)?[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"},
+        "path": SUBPATH, "pathType": {"type": "string", "enum": ["Prefix", "Exact", "ImplementationSpecific"]},
+        "annotations": STRMAP, "tls": obj({"secretName": SECNAME}),
+    }),
+    "httpRoute": obj({
+        "enabled": B, "parentRefs": {"type": "array", "items": {"type": "object", "required": ["name"]}},
+        "hostnames": {"type": "array", "items": {"type": "string", "pattern": r"^(\*\.)?[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"}},
+        "path": SUBPATH, "annotations": STRMAP,
+    }),
+    "extraObjects": {"type": "array", "items": {"type": ["object", "string"]}},
     "tests": obj({"enabled": B, "resources": RESOURCES}),
     "volumes": {"type": "object", "properties": {"enabled": B}},
 }

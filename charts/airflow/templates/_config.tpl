@@ -46,7 +46,7 @@ Params:
 {{- end -}}
 
 {{/*
-Sub-path of [api] base_url ("" or "/something"), used for the execution API URL and the health probes.
+Sub-path of [api] base_url ("" or "/something"; else the Ingress/HTTPRoute path), used for the execution API URL and the health probes.
 Usage:
   {{ include "airflow.api.basePath" (dict "context" $) }}
 Params:
@@ -56,6 +56,7 @@ Params:
 {{- $root := .context -}}
 {{- $base := "" -}}
 {{- with $root.Values.config.api }}{{ with .base_url }}{{ $base = tpl (toString .) $root }}{{ end }}{{ end -}}
+{{- if not $base }}{{ $base = include "airflow.exposure.path" (dict "context" $root) }}{{ end -}}
 {{- $path := "" -}}
 {{- if hasPrefix "/" $base -}}
 {{- $path = $base -}}
@@ -135,6 +136,9 @@ core:
   simple_auth_manager_passwords_file: {{ include "airflow.paths.passwordsFile" (dict) }}
   {{- end }}
 api:
+  {{- with include "airflow.exposure.baseUrl" (dict "context" $root) }}
+  base_url: {{ . }}
+  {{- end }}
   host: 0.0.0.0
   port: "8080"
   expose_config: "False"

@@ -37,7 +37,9 @@ metadata:
     {{- toYaml . | nindent 4 }}
     {{- end }}
 spec:
+  {{- if not (and $c.autoscaling $c.autoscaling.enabled) }}
   replicas: {{ int $c.replicas }}
+  {{- end }}
   revisionHistoryLimit: 3
   selector:
     matchLabels:
@@ -61,6 +63,7 @@ spec:
       securityContext:
         {{- include "airflow.podSecurityContext" (dict "values" $c "context" $root) | nindent 8 }}
       {{- include "airflow.scheduling" (dict "values" $c) | nindent 6 }}
+      {{- include "airflow.component.placement" (dict "component" $component "values" $c "context" $root) | nindent 6 }}
       {{- with include "airflow.component.initContainers" . | trim }}
       initContainers:
         {{- . | nindent 8 }}
@@ -97,6 +100,7 @@ spec:
         {{- if $sidecar }}
         {{- include "airflow.container.gitSync" (dict "mode" "sidecar" "context" $root) | nindent 8 }}
         {{- end }}
+        {{- include "airflow.component.extraContainers" (dict "containers" $c.extraContainers "context" $root) | nindent 8 }}
       volumes:
         {{- include "airflow.volume.base" (dict "context" $root) | nindent 8 }}
         {{- include "airflow.volume.logs" (dict "context" $root) | nindent 8 }}
@@ -158,6 +162,9 @@ Params:
 {{ include "airflow.container.waitForMigrations" (dict "values" .values "context" .context) }}
 {{- end }}
 {{- with .extraInit }}
+{{ . }}
+{{- end }}
+{{- with include "airflow.component.extraContainers" (dict "containers" .values.extraInitContainers "context" .context) | trim }}
 {{ . }}
 {{- end }}
 {{- end -}}

@@ -36,6 +36,19 @@ Params:
 {{- $messages = append $messages (include "airflow.validateValues.config-kubernetes-section" .) -}}
 {{- $messages = append $messages (include "airflow.validateValues.auth-users-required" .) -}}
 {{- $messages = append $messages (include "airflow.validateValues.auth-users-unique" .) -}}
+{{- $messages = append $messages (include "airflow.validateValues.hpa-replicas-conflict" .) -}}
+{{- $messages = append $messages (include "airflow.validateValues.hpa-min-above-max" .) -}}
+{{- $messages = append $messages (include "airflow.validateValues.pdb-min-available-api-server" .) -}}
+{{- $messages = append $messages (include "airflow.validateValues.pdb-one-bound-api-server" .) -}}
+{{- $messages = append $messages (include "airflow.validateValues.pdb-min-available-scheduler" .) -}}
+{{- $messages = append $messages (include "airflow.validateValues.pdb-one-bound-scheduler" .) -}}
+{{- $messages = append $messages (include "airflow.validateValues.pdb-min-available-dag-processor" .) -}}
+{{- $messages = append $messages (include "airflow.validateValues.pdb-one-bound-dag-processor" .) -}}
+{{- $messages = append $messages (include "airflow.validateValues.pdb-min-available-triggerer" .) -}}
+{{- $messages = append $messages (include "airflow.validateValues.pdb-one-bound-triggerer" .) -}}
+{{- $messages = append $messages (include "airflow.validateValues.ingress-httproute-same-path" .) -}}
+{{- $messages = append $messages (include "airflow.validateValues.ingress-httproute-two-base-paths" .) -}}
+{{- $messages = append $messages (include "airflow.validateValues.httproute-parent-required" .) -}}
 {{- $messages = without $messages "" -}}
 {{- if $messages -}}
 {{- printf "\nVALUES VALIDATION:\n%s" (join "\n" $messages) | fail -}}
@@ -357,5 +370,215 @@ Params:
 {{- $names := regexFindAll "\"username\":\"[^\"]*\"" (toJson $v.auth.users) -1 -}}
 {{- if ne (len $names) (len (uniq $names)) -}}
 {{- include "airflow.validateValues.message" (dict "id" "auth-users-unique" "context" .context) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Rule hpa-replicas-conflict: prints its message (rules.yaml) when the values break it.
+Keys: apiServer.autoscaling.enabled, apiServer.replicas
+Usage:
+  {{ include "airflow.validateValues.hpa-replicas-conflict" (dict "context" $) }}
+Params:
+  - context - Dict - Required. The root context ($).
+*/}}
+{{- define "airflow.validateValues.hpa-replicas-conflict" -}}
+{{- $v := .context.Values -}}
+{{- if and $v.apiServer.autoscaling.enabled (ne (toString $v.apiServer.replicas) "1") -}}
+{{- include "airflow.validateValues.message" (dict "id" "hpa-replicas-conflict" "context" .context) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Rule hpa-min-above-max: prints its message (rules.yaml) when the values break it.
+Keys: apiServer.autoscaling.minReplicas, apiServer.autoscaling.maxReplicas, apiServer.autoscaling.enabled
+Usage:
+  {{ include "airflow.validateValues.hpa-min-above-max" (dict "context" $) }}
+Params:
+  - context - Dict - Required. The root context ($).
+*/}}
+{{- define "airflow.validateValues.hpa-min-above-max" -}}
+{{- $v := .context.Values -}}
+{{- $a := $v.apiServer.autoscaling -}}
+{{- if and $a.enabled (gt (int $a.minReplicas) (int $a.maxReplicas)) -}}
+{{- include "airflow.validateValues.message" (dict "id" "hpa-min-above-max" "context" .context) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Rule pdb-min-available-api-server: prints its message (rules.yaml) when the values break it.
+Keys: apiServer.podDisruptionBudget.minAvailable, apiServer.podDisruptionBudget.enabled, apiServer.replicas, apiServer.autoscaling.enabled, apiServer.autoscaling.minReplicas
+Usage:
+  {{ include "airflow.validateValues.pdb-min-available-api-server" (dict "context" $) }}
+Params:
+  - context - Dict - Required. The root context ($).
+*/}}
+{{- define "airflow.validateValues.pdb-min-available-api-server" -}}
+{{- $v := .context.Values -}}
+{{- $p := $v.apiServer.podDisruptionBudget -}}
+{{- $n := int (ternary $v.apiServer.autoscaling.minReplicas $v.apiServer.replicas (and $v.apiServer.autoscaling $v.apiServer.autoscaling.enabled)) -}}
+{{- if and $v.apiServer.enabled $p.enabled (not (kindIs "invalid" $p.minAvailable)) (not (kindIs "string" $p.minAvailable)) (ge (int $p.minAvailable) $n) -}}
+{{- include "airflow.validateValues.message" (dict "id" "pdb-min-available-api-server" "context" .context) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Rule pdb-one-bound-api-server: prints its message (rules.yaml) when the values break it.
+Keys: apiServer.podDisruptionBudget.minAvailable, apiServer.podDisruptionBudget.maxUnavailable
+Usage:
+  {{ include "airflow.validateValues.pdb-one-bound-api-server" (dict "context" $) }}
+Params:
+  - context - Dict - Required. The root context ($).
+*/}}
+{{- define "airflow.validateValues.pdb-one-bound-api-server" -}}
+{{- $v := .context.Values -}}
+{{- $p := $v.apiServer.podDisruptionBudget -}}
+{{- if and $p.enabled (not (kindIs "invalid" $p.minAvailable)) (not (kindIs "invalid" $p.maxUnavailable)) -}}
+{{- include "airflow.validateValues.message" (dict "id" "pdb-one-bound-api-server" "context" .context) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Rule pdb-min-available-scheduler: prints its message (rules.yaml) when the values break it.
+Keys: scheduler.podDisruptionBudget.minAvailable, scheduler.podDisruptionBudget.enabled, scheduler.replicas
+Usage:
+  {{ include "airflow.validateValues.pdb-min-available-scheduler" (dict "context" $) }}
+Params:
+  - context - Dict - Required. The root context ($).
+*/}}
+{{- define "airflow.validateValues.pdb-min-available-scheduler" -}}
+{{- $v := .context.Values -}}
+{{- $p := $v.scheduler.podDisruptionBudget -}}
+{{- $n := int $v.scheduler.replicas -}}
+{{- if and $v.scheduler.enabled $p.enabled (not (kindIs "invalid" $p.minAvailable)) (not (kindIs "string" $p.minAvailable)) (ge (int $p.minAvailable) $n) -}}
+{{- include "airflow.validateValues.message" (dict "id" "pdb-min-available-scheduler" "context" .context) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Rule pdb-one-bound-scheduler: prints its message (rules.yaml) when the values break it.
+Keys: scheduler.podDisruptionBudget.minAvailable, scheduler.podDisruptionBudget.maxUnavailable
+Usage:
+  {{ include "airflow.validateValues.pdb-one-bound-scheduler" (dict "context" $) }}
+Params:
+  - context - Dict - Required. The root context ($).
+*/}}
+{{- define "airflow.validateValues.pdb-one-bound-scheduler" -}}
+{{- $v := .context.Values -}}
+{{- $p := $v.scheduler.podDisruptionBudget -}}
+{{- if and $p.enabled (not (kindIs "invalid" $p.minAvailable)) (not (kindIs "invalid" $p.maxUnavailable)) -}}
+{{- include "airflow.validateValues.message" (dict "id" "pdb-one-bound-scheduler" "context" .context) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Rule pdb-min-available-dag-processor: prints its message (rules.yaml) when the values break it.
+Keys: dagProcessor.podDisruptionBudget.minAvailable, dagProcessor.podDisruptionBudget.enabled, dagProcessor.replicas
+Usage:
+  {{ include "airflow.validateValues.pdb-min-available-dag-processor" (dict "context" $) }}
+Params:
+  - context - Dict - Required. The root context ($).
+*/}}
+{{- define "airflow.validateValues.pdb-min-available-dag-processor" -}}
+{{- $v := .context.Values -}}
+{{- $p := $v.dagProcessor.podDisruptionBudget -}}
+{{- $n := int $v.dagProcessor.replicas -}}
+{{- if and $v.dagProcessor.enabled $p.enabled (not (kindIs "invalid" $p.minAvailable)) (not (kindIs "string" $p.minAvailable)) (ge (int $p.minAvailable) $n) -}}
+{{- include "airflow.validateValues.message" (dict "id" "pdb-min-available-dag-processor" "context" .context) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Rule pdb-one-bound-dag-processor: prints its message (rules.yaml) when the values break it.
+Keys: dagProcessor.podDisruptionBudget.minAvailable, dagProcessor.podDisruptionBudget.maxUnavailable
+Usage:
+  {{ include "airflow.validateValues.pdb-one-bound-dag-processor" (dict "context" $) }}
+Params:
+  - context - Dict - Required. The root context ($).
+*/}}
+{{- define "airflow.validateValues.pdb-one-bound-dag-processor" -}}
+{{- $v := .context.Values -}}
+{{- $p := $v.dagProcessor.podDisruptionBudget -}}
+{{- if and $p.enabled (not (kindIs "invalid" $p.minAvailable)) (not (kindIs "invalid" $p.maxUnavailable)) -}}
+{{- include "airflow.validateValues.message" (dict "id" "pdb-one-bound-dag-processor" "context" .context) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Rule pdb-min-available-triggerer: prints its message (rules.yaml) when the values break it.
+Keys: triggerer.podDisruptionBudget.minAvailable, triggerer.podDisruptionBudget.enabled, triggerer.replicas
+Usage:
+  {{ include "airflow.validateValues.pdb-min-available-triggerer" (dict "context" $) }}
+Params:
+  - context - Dict - Required. The root context ($).
+*/}}
+{{- define "airflow.validateValues.pdb-min-available-triggerer" -}}
+{{- $v := .context.Values -}}
+{{- $p := $v.triggerer.podDisruptionBudget -}}
+{{- $n := int $v.triggerer.replicas -}}
+{{- if and $v.triggerer.enabled $p.enabled (not (kindIs "invalid" $p.minAvailable)) (not (kindIs "string" $p.minAvailable)) (ge (int $p.minAvailable) $n) -}}
+{{- include "airflow.validateValues.message" (dict "id" "pdb-min-available-triggerer" "context" .context) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Rule pdb-one-bound-triggerer: prints its message (rules.yaml) when the values break it.
+Keys: triggerer.podDisruptionBudget.minAvailable, triggerer.podDisruptionBudget.maxUnavailable
+Usage:
+  {{ include "airflow.validateValues.pdb-one-bound-triggerer" (dict "context" $) }}
+Params:
+  - context - Dict - Required. The root context ($).
+*/}}
+{{- define "airflow.validateValues.pdb-one-bound-triggerer" -}}
+{{- $v := .context.Values -}}
+{{- $p := $v.triggerer.podDisruptionBudget -}}
+{{- if and $p.enabled (not (kindIs "invalid" $p.minAvailable)) (not (kindIs "invalid" $p.maxUnavailable)) -}}
+{{- include "airflow.validateValues.message" (dict "id" "pdb-one-bound-triggerer" "context" .context) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Rule ingress-httproute-same-path: prints its message (rules.yaml) when the values break it.
+Keys: ingress.path, httpRoute.path, ingress.enabled, httpRoute.enabled
+Usage:
+  {{ include "airflow.validateValues.ingress-httproute-same-path" (dict "context" $) }}
+Params:
+  - context - Dict - Required. The root context ($).
+*/}}
+{{- define "airflow.validateValues.ingress-httproute-same-path" -}}
+{{- $v := .context.Values -}}
+{{- if and $v.ingress.enabled $v.httpRoute.enabled (eq (trimSuffix "/" (toString $v.ingress.path)) (trimSuffix "/" (toString $v.httpRoute.path))) -}}
+{{- include "airflow.validateValues.message" (dict "id" "ingress-httproute-same-path" "context" .context) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Rule ingress-httproute-two-base-paths: prints its message (rules.yaml) when the values break it.
+Keys: ingress.path, httpRoute.path, ingress.enabled, httpRoute.enabled
+Usage:
+  {{ include "airflow.validateValues.ingress-httproute-two-base-paths" (dict "context" $) }}
+Params:
+  - context - Dict - Required. The root context ($).
+*/}}
+{{- define "airflow.validateValues.ingress-httproute-two-base-paths" -}}
+{{- $v := .context.Values -}}
+{{- $ip := trimSuffix "/" (toString $v.ingress.path) -}}
+{{- $hp := trimSuffix "/" (toString $v.httpRoute.path) -}}
+{{- if and $v.ingress.enabled $v.httpRoute.enabled $ip $hp (ne $ip $hp) -}}
+{{- include "airflow.validateValues.message" (dict "id" "ingress-httproute-two-base-paths" "context" .context) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Rule httproute-parent-required: prints its message (rules.yaml) when the values break it.
+Keys: httpRoute.enabled, httpRoute.parentRefs
+Usage:
+  {{ include "airflow.validateValues.httproute-parent-required" (dict "context" $) }}
+Params:
+  - context - Dict - Required. The root context ($).
+*/}}
+{{- define "airflow.validateValues.httproute-parent-required" -}}
+{{- $v := .context.Values -}}
+{{- if and $v.httpRoute.enabled (empty $v.httpRoute.parentRefs) -}}
+{{- include "airflow.validateValues.message" (dict "id" "httproute-parent-required" "context" .context) -}}
 {{- end -}}
 {{- end -}}

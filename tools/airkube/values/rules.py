@@ -64,6 +64,34 @@ def _core(v: Values) -> dict[str, Any]:
     return _mapping(_mapping(get(v, "config")).get("core"))
 
 
+def _pdb_min_breaks(v: Values, key: str) -> bool:
+    """minAvailable (an integer) is not below the component's replicas (the HPA's minReplicas when autoscaling)."""
+    p = _mapping(get(v, f"{key}.podDisruptionBudget"))
+    n = get(v, f"{key}.replicas")
+    if key == "apiServer" and get(v, "apiServer.autoscaling.enabled"):
+        n = get(v, "apiServer.autoscaling.minReplicas")
+    m = p.get("minAvailable")
+    return bool(get(v, f"{key}.enabled") and p.get("enabled")) and isinstance(m, int) and not isinstance(m, bool) \
+        and isinstance(n, int) and m >= n
+
+
+def _pdb_both(v: Values, key: str) -> bool:
+    p = _mapping(get(v, f"{key}.podDisruptionBudget"))
+    return bool(p.get("enabled")) and p.get("minAvailable") is not None and p.get("maxUnavailable") is not None
+
+
+def _sub_path(value: Any) -> str:
+    return str(value).rstrip("/") if value is not None else ""
+
+
+def _both_exposed(v: Values) -> bool:
+    return bool(get(v, "ingress.enabled") and get(v, "httpRoute.enabled"))
+
+
+_PDB_COMPONENTS = {"apiServer": "api-server", "scheduler": "scheduler", "dagProcessor": "dag-processor",
+                   "triggerer": "triggerer"}
+
+
 CONDITIONS: dict[str, Condition] = {
     "gitsync-repo-required": lambda v: bool(_g(v, "enabled")) and not _g(v, "repo"),
     "gitsync-ssh-key-required": lambda v: bool(_g(v, "enabled")) and not _g(v, "sshKeySecret")
@@ -92,6 +120,17 @@ CONDITIONS: dict[str, Condition] = {
     "config-kubernetes-section": lambda v: "kubernetes" in _mapping(get(v, "config")),
     "auth-users-required": lambda v: not get(v, "auth.users"),
     "auth-users-unique": lambda v: len(_usernames(v)) != len({repr(n) for n in _usernames(v)}),
+    "hpa-replicas-conflict": lambda v: bool(get(v, "apiServer.autoscaling.enabled")) and str(get(v, "apiServer.replicas")) != "1",
+    "hpa-min-above-max": lambda v: bool(get(v, "apiServer.autoscaling.enabled"))
+    and int(get(v, "apiServer.autoscaling.minReplicas") or 0) > int(get(v, "apiServer.autoscaling.maxReplicas") or 0),
+    **{f"pdb-min-available-{name}": (lambda k: lambda v: _pdb_min_breaks(v, k))(key)
+       for key, name in _PDB_COMPONENTS.items()},
+    **{f"pdb-one-bound-{name}": (lambda k: lambda v: _pdb_both(v, k))(key) for key, name in _PDB_COMPONENTS.items()},
+    "ingress-httproute-same-path": lambda v: _both_exposed(v)
+    and _sub_path(get(v, "ingress.path")) == _sub_path(get(v, "httpRoute.path")),
+    "ingress-httproute-two-base-paths": lambda v: _both_exposed(v) and bool(_sub_path(get(v, "ingress.path")))
+    and bool(_sub_path(get(v, "httpRoute.path"))) and _sub_path(get(v, "ingress.path")) != _sub_path(get(v, "httpRoute.path")),
+    "httproute-parent-required": lambda v: bool(get(v, "httpRoute.enabled")) and not get(v, "httpRoute.parentRefs"),
 }
 
 
