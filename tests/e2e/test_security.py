@@ -234,13 +234,14 @@ def _task_sa_api(api_client: client.ApiClient, core: client.CoreV1Api, ns: str, 
 def _denied(call, what: str) -> None:  # type: ignore[no-untyped-def]
     try:
         call()
-    except client.ApiException as exc:
-        assert exc.status in (401, 403), f"{what}: unexpected {exc.status} {exc.reason}"
+    except client.ApiException as exc:  # the exec websocket reports "Handshake status 403 Forbidden" as status 0
+        reason = str(exc.reason or "")
+        assert exc.status in (401, 403) or "403 Forbidden" in reason, f"{what}: unexpected {exc.status} {reason}"
         try:
             message = json.loads(exc.body or "{}").get("message", "")
-        except ValueError:
+        except (ValueError, TypeError, AttributeError):
             message = str(exc.body)
-        say(f"{what}: DENIED {exc.status} {exc.reason}: {message[:160]}")
+        say(f"{what}: DENIED {exc.status or 403} {reason.split(' -+-+- ')[0][:80]}: {message[:160]}")
         return
     except Exception as exc:  # the exec websocket handshake fails with its own exception type
         text = f"{type(exc).__name__}: {exc}"
