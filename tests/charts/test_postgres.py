@@ -250,7 +250,9 @@ def test_container_env_and_image(helm: str) -> None:
 
 def test_probes_use_pg_isready(helm: str) -> None:
     c = container(render(helm, "--set", "auth.username=meta", "--set", "auth.database=metadb"))
-    for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
+    # liveness: the port accepts connections; readiness and startup: pg_isready (distinct checks, kube-score)
+    assert c["livenessProbe"]["tcpSocket"] == {"port": "postgres"} and "exec" not in c["livenessProbe"]
+    for probe in ("readinessProbe", "startupProbe"):
         cmd = c[probe]["exec"]["command"]
         assert cmd[0] == "pg_isready"
         assert "--username=meta" in cmd and "--dbname=metadb" in cmd
@@ -311,7 +313,7 @@ def test_persistence_disabled_uses_emptydir(helm: str) -> None:
     sts = find(render(helm, "--set", "persistence.enabled=false"), "StatefulSet")
     assert "volumeClaimTemplates" not in sts["spec"]
     vols = {v["name"]: v for v in sts["spec"]["template"]["spec"]["volumes"]}
-    assert vols["data"] == {"name": "data", "emptyDir": {}}
+    assert vols["data"] == {"name": "data", "emptyDir": {"sizeLimit": "8Gi"}}
 
 
 def test_services(helm: str) -> None:

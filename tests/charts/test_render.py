@@ -144,7 +144,8 @@ def test_service_account_tokens_only_where_needed(default_render):
     assert automount == {"api-server": True, "scheduler": True, "dag-processor": False, "triggerer": True}
     job = default_render.all("Job")[0]
     assert job["spec"]["template"]["spec"]["automountServiceAccountToken"] is False
-    assert default_render.pod_template()["spec"]["automountServiceAccountToken"] is True
+    # task pods have no rights in the release namespace: no token unless KubernetesPodOperator support is on
+    assert default_render.pod_template()["spec"]["automountServiceAccountToken"] is False
 
 
 def test_security_override_merges(helm):
@@ -213,7 +214,8 @@ def test_config_merge_and_base_url(helm):
     assert json.loads(c["custom"]["list"]) == ["a", "b"]
     assert c["custom"]["templated"] == "data-x"
     api = main_container(rendered, "api-server")
-    assert api["readinessProbe"]["httpGet"]["path"] == "/airflow/api/v2/monitor/health"
+    assert api["livenessProbe"]["httpGet"]["path"] == "/airflow/api/v2/monitor/health"
+    assert api["readinessProbe"]["httpGet"]["path"] == "/airflow/execution/health"
 
 
 def test_kubernetes_executor_namespace_and_multi_namespace(helm):
@@ -238,11 +240,11 @@ def test_rbac_rules_and_bindings(default_render):
     rules = {tuple(r["resources"]): set(r["verbs"]) for r in role["rules"]}
     assert rules[("pods",)] == {"create", "get", "list", "watch", "patch", "delete"}
     assert rules[("pods/log",)] == {"get", "list"}
-    assert rules[("pods/exec",)] == {"create", "get"}
+    assert ("pods/exec",) not in rules  # nothing of the chart execs into pods in the release namespace
     assert rules[("events",)] == {"list", "watch"}
     binding = default_render.get("RoleBinding", "airflow-pod-launcher")
     subjects = {s["name"] for s in binding["subjects"]}
-    assert {"airflow-scheduler", "airflow-worker"} <= subjects
+    assert subjects == {"airflow-scheduler", "airflow-triggerer"}  # task pods: no rights (test_least_privilege.py)
     assert "airflow-dag-processor" not in subjects and "airflow-api-server" not in subjects
     assert default_render.pod_template()["spec"]["serviceAccountName"] == "airflow-worker"
     reader = default_render.get("Role", "airflow-pod-log-reader")
@@ -493,7 +495,7 @@ def test_git_sync(helm):
     assert env["GITSYNC_ROOT"]["value"] == "/opt/airflow/dags" and env["GITSYNC_LINK"]["value"] == "repo"
     assert init[0]["image"] == "registry.k8s.io/git-sync/git-sync:v4.4.2"
     assert all(k.startswith(("GITSYNC_", "HOME")) for k in env)
-    assert {v["name"]: v for v in pod["volumes"]}["dags"] == {"name": "dags", "emptyDir": {}}
+    assert {v["name"]: v for v in pod["volumes"]}["dags"] == {"name": "dags", "emptyDir": {"sizeLimit": "1Gi"}}
     for component in ("dag-processor", "triggerer"):
         spec = pod_spec(rendered, component)
         sidecar = next(x for x in spec["containers"] if x["name"] == "git-sync")
@@ -541,7 +543,7 @@ def test_git_sync_into_pvc(helm):
 
 def test_logs_empty_dir_warning(helm, default_render):
     pod = default_render.pod_template()["spec"]
-    assert {v["name"]: v for v in pod["volumes"]}["logs"] == {"name": "logs", "emptyDir": {}}
+    assert {v["name"]: v for v in pod["volumes"]}["logs"] == {"name": "logs", "emptyDir": {"sizeLimit": "512Mi"}}
     notes = helm.run("template", "airflow", str(ROOT / "charts/airflow"), "-n", "airflow", "--show-only",
                      "templates/NOTES.txt", check=False)
     install = helm.run("install", "airflow", str(ROOT / "charts/airflow"), "-n", "airflow", "--dry-run=client",
@@ -657,7 +659,9 @@ def test_worker_values(helm):
     spec = pod["spec"]
     assert spec["restartPolicy"] == "Never"
     assert spec["containers"][0]["name"] == "base"
-    assert spec["containers"][0]["resources"]["requests"] == {"cpu": "200m", "memory": "300Mi"}
+    # maps merge with the defaults: the chart's ephemeral-storage request stays
+    assert spec["containers"][0]["resources"]["requests"] == {"cpu": "200m", "memory": "300Mi",
+                                                              "ephemeral-storage": "64Mi"}
     assert spec["nodeSelector"] == {"pool": "tasks"}
     assert pod["metadata"]["labels"]["team"] == "data" and pod["metadata"]["annotations"] == {"a": "b"}
     assert env_of(spec["containers"][0])["FOO"]["value"] == "bar"

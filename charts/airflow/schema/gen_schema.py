@@ -123,6 +123,7 @@ SCHEMA_PROPS = {
     "extraEnvFrom": LIST,
     "podSecurityContext": MAP,
     "containerSecurityContext": MAP,
+    "tmpSizeLimit": QUANTITY,
     "secrets": obj({
         "fernetKey": secret_ref("fernet-key"), "apiSecretKey": secret_ref("api-secret-key"),
         "jwtSecret": secret_ref("jwt-secret"), "keepOnUninstall": B,
@@ -149,6 +150,7 @@ SCHEMA_PROPS = {
             "persistence": {"type": "object", "properties": {"size": QUANTITY, "storageClassName": S, "accessMode": ACCESS}},
             "resources": RESOURCES,
             "service": {"type": "object", "properties": {"port": PORT}},
+            "networkPolicy": {"type": "object", "properties": {"allowSameNamespace": B, "extraFrom": LIST}},
         },
     },
     "externalDatabase": obj({
@@ -184,6 +186,12 @@ SCHEMA_PROPS = {
         "asyncPodCreation": B, "multiNamespaceMode": B,
         "multiNamespaces": {"type": "array", "items": {"type": "string", "pattern": r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"}},
     }),
+    "kubernetesPodOperator": obj({
+        "enabled": B,
+        "namespace": {"type": "string", "pattern": r"^$|^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "maxLength": 63},
+        "createNamespace": B, "namespaceLabels": STRMAP,
+        "apiServerPorts": {"type": "array", "items": PORT},
+    }),
     "rbac": obj({"create": B}),
     "dags": obj({
         "mountPath": ABS_PATH,
@@ -195,11 +203,11 @@ SCHEMA_PROPS = {
             "period": {"type": "string", "pattern": r"^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$"},
             "subPath": S, "maxFailures": INT0, "credentialsSecret": SECNAME, "sshKeySecret": SECNAME,
             "sshKeySecretKey": {"type": "string", "minLength": 1}, "knownHosts": S, "resources": RESOURCES,
-            "extraEnv": ENVLIST,
+            "extraEnv": ENVLIST, "emptyDirSizeLimit": QUANTITY,
         }),
     }),
     "logs": obj({
-        "mountPath": ABS_PATH,
+        "mountPath": ABS_PATH, "emptyDirSizeLimit": QUANTITY,
         "persistence": obj({"enabled": B, "existingClaim": S, "size": QUANTITY, "storageClassName": S,
                             "accessMode": ACCESS, "subPath": S}),
         "remote": obj({
@@ -212,7 +220,8 @@ SCHEMA_PROPS = {
     }),
     "networkPolicies": obj({
         "enabled": B, "apiServerIngressFrom": LIST,
-        "egressPorts": {"type": "array", "items": PORT}, "extraEgress": LIST,
+        "egressPorts": {"type": "array", "items": PORT}, "workerEgressPorts": {"type": "array", "items": PORT},
+        "extraEgress": LIST,
     }),
     "ingress": obj({
         "enabled": B, "className": S, "host": {"type": "string", "pattern": r"^$|^(\*\.)?[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"},

@@ -6,7 +6,8 @@ Params:
   - component - String - Required. Component label and name suffix (api-server, scheduler, dag-processor, triggerer).
   - values - Dict - Required. The component's values block (same shape for every component).
   - args - List - Required. Container args (run through the image entrypoint).
-  - probe - String - Required. Probe handler YAML (httpGet/exec).
+  - probe - String - Required. Probe handler YAML (httpGet/exec) of the liveness and startup probes.
+  - readinessProbe - String - Optional. Readiness probe handler YAML (default: probe); a different check than liveness.
   - automount - Bool - Required. Mount the service-account token (only components that talk to the Kubernetes API).
   - ports - List - Optional. ContainerPorts.
   - extraInit - String - Optional. Extra init containers YAML.
@@ -80,7 +81,7 @@ spec:
           ports:
             {{- toYaml . | nindent 12 }}
           {{- end }}
-          {{- include "airflow.probes" (dict "values" $c "handler" .probe) | nindent 10 }}
+          {{- include "airflow.probes" (dict "values" $c "handler" .probe "readinessHandler" .readinessProbe) | nindent 10 }}
           resources:
             {{- toYaml $c.resources | nindent 12 }}
           securityContext:

@@ -13,6 +13,10 @@ Params:
   value: /opt/airflow
 - name: AIRFLOW_CONFIG
   value: {{ include "airflow.paths.config" (dict) }}
+{{- if $root.Values.kubernetesPodOperator.enabled }}
+- name: AIRKUBE_KPO_NAMESPACE
+  value: {{ include "airflow.kpoNamespace" (dict "context" $root) | quote }}
+{{- end }}
 {{- if and $root.Values.logs.remote.enabled $root.Values.logs.remote.endpointUrl }}
 - name: AWS_ENDPOINT_URL_S3
   value: {{ $root.Values.logs.remote.endpointUrl | quote }}

@@ -139,3 +139,47 @@ Params:
 {{- define "airflow.logs.claimName" -}}
 {{- default (include "airflow.componentName" (dict "suffix" "logs" "context" .context)) (tpl .context.Values.logs.persistence.existingClaim .context) -}}
 {{- end -}}
+
+{{/*
+Namespace of KubernetesPodOperator pods: kubernetesPodOperator.namespace, else <release namespace>-kpo. Fails when
+it is the release or the task-pod namespace: task pods may manage pods there, which must never include the
+components' pods.
+Usage:
+  {{ include "airflow.kpoNamespace" (dict "context" $) }}
+Params:
+  - context - Dict - Required. The root context ($).
+*/}}
+{{- define "airflow.kpoNamespace" -}}
+{{- $root := .context -}}
+{{- $ns := default (printf "%s-kpo" $root.Release.Namespace | trunc 63 | trimSuffix "-") $root.Values.kubernetesPodOperator.namespace -}}
+{{- if or (eq $ns $root.Release.Namespace) (eq $ns (include "airflow.workerNamespace" (dict "context" $root))) -}}
+{{- fail (printf "kubernetesPodOperator.namespace is %q, the namespace of the release or of its task pods: task pods may create and exec into pods in the KubernetesPodOperator namespace, so use a namespace of its own (e.g. %s-kpo)" $ns $root.Release.Namespace) -}}
+{{- end -}}
+{{- $ns -}}
+{{- end -}}
+
+{{/*
+TCP ports task pods may reach anywhere, as a JSON list: networkPolicies.workerEgressPorts plus what their
+features need — git-sync init container (22, 443), remote logs (443 and the endpointUrl port),
+KubernetesPodOperator (kubernetesPodOperator.apiServerPorts).
+Usage:
+  {{ include "airflow.networkPolicies.workerPorts" (dict "context" $) | fromJsonArray }}
+Params:
+  - context - Dict - Required. The root context ($).
+*/}}
+{{- define "airflow.networkPolicies.workerPorts" -}}
+{{- $v := .context.Values -}}
+{{- $ports := list -}}
+{{- range $v.networkPolicies.workerEgressPorts }}{{ $ports = append $ports (int .) }}{{ end -}}
+{{- if and $v.dags.gitSync.enabled (not $v.dags.persistence.enabled) }}{{ $ports = concat $ports (list 22 443) }}{{ end -}}
+{{- if $v.logs.remote.enabled -}}
+{{- $ports = append $ports 443 -}}
+{{- with $v.logs.remote.endpointUrl -}}
+{{- $u := urlParse . -}}
+{{- $hostPort := splitList ":" $u.host -}}
+{{- $ports = append $ports (ternary (int (last $hostPort)) (ternary 443 80 (eq $u.scheme "https")) (gt (len $hostPort) 1)) -}}
+{{- end -}}
+{{- end -}}
+{{- if $v.kubernetesPodOperator.enabled }}{{ range $v.kubernetesPodOperator.apiServerPorts }}{{ $ports = append $ports (int .) }}{{ end }}{{ end -}}
+{{- $ports | uniq | sortAlpha | toJson -}}
+{{- end -}}

@@ -134,10 +134,11 @@ failureThreshold: {{ int $p.failureThreshold }}
 {{/*
 liveness/readiness/startup probes of a component (each only when enabled).
 Usage:
-  {{- include "airflow.probes" (dict "values" .Values.scheduler "handler" $handlerYaml) | nindent 10 }}
+  {{- include "airflow.probes" (dict "values" .Values.scheduler "handler" $handlerYaml "readinessHandler" $readyYaml) | nindent 10 }}
 Params:
   - values - Dict - Required. The component's values block (livenessProbe, readinessProbe, startupProbe).
-  - handler - String - Required. Probe handler YAML shared by the three probes.
+  - handler - String - Required. Probe handler YAML of the liveness and startup probes.
+  - readinessHandler - String - Optional. Readiness probe handler YAML (default: handler).
 */}}
 {{- define "airflow.probes" -}}
 {{- $c := .values -}}
@@ -148,7 +149,7 @@ livenessProbe:
 {{- end }}
 {{- if $c.readinessProbe.enabled }}
 readinessProbe:
-  {{- include "airflow.probe" (dict "probe" $c.readinessProbe "handler" $handler) | nindent 2 }}
+  {{- include "airflow.probe" (dict "probe" $c.readinessProbe "handler" (default $handler .readinessHandler)) | nindent 2 }}
 {{- end }}
 {{- if $c.startupProbe.enabled }}
 startupProbe:

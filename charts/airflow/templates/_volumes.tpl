@@ -17,7 +17,8 @@ Params:
     claimName: {{ include "airflow.dags.claimName" (dict "context" $root) }}
 {{- else if $root.Values.dags.gitSync.enabled }}
 - name: dags
-  emptyDir: {}
+  emptyDir:
+    sizeLimit: {{ $root.Values.dags.gitSync.emptyDirSizeLimit | quote }}
 {{- end }}
 {{- end -}}
 
@@ -42,7 +43,8 @@ Params:
   persistentVolumeClaim:
     claimName: {{ include "airflow.logs.claimName" (dict "context" $root) }}
 {{- else }}
-  emptyDir: {}
+  emptyDir:
+    sizeLimit: {{ $root.Values.logs.emptyDirSizeLimit | quote }}
 {{- end }}
 {{- end -}}
 
@@ -61,7 +63,8 @@ Params:
   configMap:
     name: {{ include "airflow.configMapName" (dict "context" .context) }}
 - name: tmp
-  emptyDir: {}
+  emptyDir:
+    sizeLimit: {{ .context.Values.tmpSizeLimit | quote }}
 {{- end -}}
 
 {{- define "airflow.volumeMount.base" -}}
@@ -76,7 +79,8 @@ Params:
 {{- define "airflow.volume.gitSync" -}}
 {{- $g := .context.Values.dags.gitSync -}}
 - name: git-sync-tmp
-  emptyDir: {}
+  emptyDir:
+    sizeLimit: 64Mi
 {{- if $g.sshKeySecret }}
 - name: git-ssh-key
   secret:
