@@ -107,6 +107,11 @@ def load_allowlist(path: Path) -> list[Accepted]:
     return entries
 
 
+def trivy_triaged(path: Path) -> bool:
+    """False until someone has gone through Trivy's findings once (then every one must be fixed or accepted)."""
+    return bool((yaml.safe_load(path.read_text()) or {}).get("trivy_triaged", True))
+
+
 def split(findings: Iterable[Finding], allowlist: list[Accepted]) -> tuple[list[Finding], list[Finding], list[Accepted]]:
     """(justified, unjustified, allowlist entries that matched nothing)."""
     justified, unjustified, used = [], [], set()
