@@ -69,6 +69,12 @@ if [ ! -x "$helm3" ]; then
 fi
 ln -sf "$helm3" "$bin/helm3"
 
+# --- manifest scanners of `make test`: kube-score and Trivy (Go, cached by version) -----------------------
+if [ ! -x "$cache/bin/kube-score-v1.20.0" ] || [ ! -x "$cache/bin/trivy-v0.74.0" ]; then
+  step "kube-score v1.20.0 + trivy v0.74.0 (go install, cached; trivy is large: many minutes on 2 cores)"
+fi
+AIRKUBE_CACHE="$cache" "$root/scripts/build-go.sh" scanners
+
 # --- kind, only where a Docker engine answers ----------------------------------------------------
 KIND_VERSION=v0.30.0
 if command -v docker >/dev/null && timeout 5 docker info >/dev/null 2>&1; then
