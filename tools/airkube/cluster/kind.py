@@ -159,7 +159,7 @@ class KindProvider(ClusterProvider):
     def create_argv(self, image: str | None = None) -> list[str]:
         return [self._kind(), "create", "cluster", "--name", self.settings.name,
                 "--config", str(self.rendered_config_path()), "--kubeconfig", str(self.kubeconfig()),
-                *(["--image", image] if image else []), "--wait", self.settings.wait]
+                *(["--image", image] if image else []), "--wait", self.settings.wait, *(["--retain"] if os.environ.get("AIRKUBE_KIND_RETAIN") == "1" else [])]
 
     def get_nodes_argv(self) -> list[str]:
         return [self._kind(), "get", "nodes", "--name", self.settings.name]

@@ -249,7 +249,7 @@ def image_present(ref: str) -> bool:
 
 NODE_SCRIPT = """
 ln -sfn /usr/lib/cni /opt/cni/bin 2>/dev/null || { mkdir -p /opt/cni; ln -sfn /usr/lib/cni /opt/cni/bin; }
-systemctl enable containerd.service kubelet.service airkube-preload.service
+systemctl enable containerd.service kubelet.service airkube-preload.timer
 systemctl mask getty@.service serial-getty@.service console-getty.service systemd-logind.service \
   systemd-udevd.service systemd-udev-trigger.service systemd-networkd.service systemd-resolved.service \
   systemd-timesyncd.service apt-daily.timer apt-daily-upgrade.timer e2scrub_reap.service systemd-firstboot.service \
