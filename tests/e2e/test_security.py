@@ -243,10 +243,14 @@ def _denied(call, what: str) -> None:  # type: ignore[no-untyped-def]
             message = str(exc.body)
         say(f"{what}: DENIED {exc.status or 403} {reason.split(' -+-+- ')[0][:80]}: {message[:160]}")
         return
-    except Exception as exc:  # the exec websocket handshake fails with its own exception type
-        text = f"{type(exc).__name__}: {exc}"
+    except Exception as exc:  # the exec websocket: kubernetes' stream fails on the 403 with its own errors
+        chain, cause = [], exc
+        while cause is not None:
+            chain.append(f"{type(cause).__name__}: {cause}")
+            cause = cause.__cause__ or cause.__context__
+        text = " <- ".join(chain)
         assert "403" in text or "Forbidden" in text, f"{what}: unexpected {text}"
-        say(f"{what}: DENIED {text[:200]}")
+        say(f"{what}: DENIED {next((c for c in chain if '403' in c), text)[:200]}")
         return
     pytest.fail(f"{what}: ALLOWED — the task service account can do it")
 
