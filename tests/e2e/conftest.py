@@ -6,8 +6,8 @@ The suite leaves a cluster it did not create exactly as it found it:
 - every test works in namespaces of its own, named `e2e-*`; at the end the suite deletes the `e2e-*` namespaces it
   created, and nothing else (the user's `airflow` namespace and release are never touched);
 - it never edits the user's kubeconfig (AIRKUBE_NO_KUBECONFIG=1 for the session);
-- test_zz_user_state.py proves it: a sentinel namespace with a ConfigMap, and a snapshot of every other namespace
-  and of the `airflow` release, taken before the first release test and compared after the last one.
+- test_zz_user_state.py proves it: a sentinel namespace with a ConfigMap (one per session), and a snapshot of the
+  system namespaces and of the `airflow` release, taken before the first release test and compared after the last.
 With no local cluster running, the suite brings one up (root on Linux), and takes it down at the end unless
 `AIRKUBE_KEEP_CLUSTER=1`. `AIRKUBE_E2E_KUBECONFIG=/path` runs it against an existing cluster instead (images must
 already be there); that cluster is never taken down either.
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,8 +31,11 @@ from kubernetes import client, config
 E2E_ORDER = ("test_cluster.py", "test_airflow_pvc.py", "test_airflow_git_sync.py", "test_logs_remote.py")
 E2E_LAST = ("test_zz_user_state.py",)
 OWN_PREFIX = "e2e-"  # every namespace the suite creates
-SENTINEL_NS = "sentinel-user-ns"  # stands for the user's own work: created first, checked last, then removed
+# stands for the user's own work: created first, checked last, then removed; one per session (a name shared by
+# two sessions on one cluster would be removed by the first one to end, under the other's feet)
+SENTINEL_NS = f"sentinel-user-{uuid.uuid4().hex[:8]}"
 USER_NAMESPACE = "airflow"  # where `make deploy` installs the user's release
+WATCHED = ("default", "kube-system", "kube-public", "kube-node-lease", USER_NAMESPACE)
 
 
 @dataclass
@@ -99,8 +103,8 @@ class ForeignState:
 def foreign_snapshot(api: client.ApiClient) -> ForeignState:
     core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
     state = ForeignState()
-    for ns in core.list_namespace().items:
-        if not ns.metadata.name.startswith(OWN_PREFIX):
+    for ns in core.list_namespace().items:  # the user's: the system ones, `airflow`, the sentinel (other
+        if ns.metadata.name in WATCHED or ns.metadata.name == SENTINEL_NS:  # test runs may come and go meanwhile)
             state.namespaces[ns.metadata.name] = ns.metadata.uid
     for ns in (USER_NAMESPACE, SENTINEL_NS):
         if ns not in state.namespaces:

@@ -1,8 +1,8 @@
 """Runs last: the suite left alone everything it did not make (issue 14 item 7).
 
 Before the first release test, conftest put a sentinel namespace with a ConfigMap in place (standing for the user's
-own work) and took a snapshot of every namespace outside `e2e-*`, and of the workloads and Helm release records in
-the user's `airflow` namespace (`make deploy`) and in the sentinel's. Here, after every other e2e test, all of it
+own work) and took a snapshot of the system namespaces and the user's `airflow` namespace (`make deploy`): their
+uids, and the workloads and Helm release records in `airflow` and in the sentinel's. Here, after every other e2e test, all of it
 must be exactly as it was: same objects (uids), same generations, same release revisions, nothing terminating.
 """
 
@@ -23,7 +23,7 @@ def test_what_the_suite_did_not_make_is_untouched(api_client: client.ApiClient, 
                                                   e2e_session) -> None:  # type: ignore[no-untyped-def]
     now = foreign_snapshot(api_client)
     core = client.CoreV1Api(api_client)
-    print(f"\n[e2e] found before: {len(foreign_state.namespaces)} namespaces outside {OWN_PREFIX}*, "
+    print(f"\n[e2e] found before: {len(foreign_state.namespaces)} watched namespaces (not {OWN_PREFIX}*), "
           f"{len(foreign_state.workloads)} workloads and {len(foreign_state.helm_releases)} Helm release records in "
           f"{USER_NAMESPACE}/{SENTINEL_NS}; cluster {'made by the suite' if e2e_session.created_cluster else 'found running'}")
     assert foreign_state.sentinel[0], "the sentinel ConfigMap was created before the tests"
