@@ -221,6 +221,29 @@ def test_extra_objects_maps_and_strings_through_tpl(all_on: Rendered) -> None:
     assert all_on.find("ConfigMap", "airflow-extra-string")
 
 
+DIGEST = "sha256:" + "ab" * 32
+
+
+def _images(rendered: Rendered) -> set[str]:
+    out = set()
+    for doc in [*rendered.docs, rendered.pod_template()]:
+        pod = doc.get("spec", {}).get("template", {}).get("spec") if doc["kind"] != "Pod" else doc["spec"]
+        for c in (pod or {}).get("containers", []) + (pod or {}).get("initContainers", []):
+            out.add(c["image"])
+    return out
+
+
+def test_image_digests(helm) -> None:
+    rendered = helm.template(values={
+        "images": {"airflow": {"digest": DIGEST}, "gitSync": {"digest": DIGEST}},
+        "dags": {"gitSync": {"enabled": True, "repo": "https://git.example.com/dags.git"}}})
+    airflow = {i for i in _images(rendered) if "airflow" in i}
+    assert airflow == {f"apache/airflow:3.3.2@{DIGEST}"}  # every component, the migration Job and task pods
+    assert {i for i in _images(rendered) if "git-sync" in i} == {f"registry.k8s.io/git-sync/git-sync:v4.4.2@{DIGEST}"}
+    for doc in rendered.docs:
+        kube_validate(doc, KUBE_VERSIONS[-1])
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # bad input: helm and `airkube values validate` both refuse it and name the key
 
@@ -241,6 +264,7 @@ BAD: list[tuple[str, dict[str, Any], str]] = [
     ("ingress-host-url", {"ingress": {"host": "https://airflow.example.com"}}, "ingress.host"),
     ("httproute-parent-without-name", {"httpRoute": {"parentRefs": [{"namespace": "gw"}]}}, "httpRoute.parentRefs"),
     ("extra-objects-number", {"extraObjects": [3]}, "extraObjects"),
+    ("digest-not-sha256", {"images": {"airflow": {"digest": "latest"}}}, "images.airflow.digest"),
     # cross-field rules (rules.yaml): the human messages of the issue
     ("hpa-with-replicas", {"apiServer": {"replicas": 2, "autoscaling": {"enabled": True}}}, "apiServer.replicas"),
     ("pdb-min-equals-replicas", {"scheduler": {"replicas": 2, "podDisruptionBudget": {"enabled": True, "minAvailable": 2}}},

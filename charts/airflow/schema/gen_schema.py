@@ -64,9 +64,12 @@ ABS_PATH = {"type": "string", "pattern": "^/"}
 TAG = {"type": "string", "pattern": r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}(@sha256:[a-f0-9]{64})?$"}
 
 
+DIGEST = {"type": "string", "pattern": r"^$|^sha256:[a-f0-9]{64}$"}
+
+
 def image():
-    return obj({"repository": {"type": "string", "minLength": 1}, "tag": TAG, "pullPolicy": PULL},
-               ["repository", "tag"])
+    return obj({"repository": {"type": "string", "minLength": 1}, "tag": TAG,
+                "digest": DIGEST, "pullPolicy": PULL}, ["repository", "tag"])
 
 
 def probe():

@@ -1,7 +1,8 @@
 {{/* Images. Tags are strings (values.schema.json refuses YAML numbers). */}}
 
 {{/*
-The Airflow image (repository:tag) and the git-sync image.
+The Airflow image and the git-sync image: repository:tag, repository:tag@digest with a digest, or
+repository@digest when the tag is empty.
 Usage:
   {{ include "airflow.image" (dict "context" $) }}
   {{ include "airflow.gitSync.image" (dict "context" $) }}
@@ -9,11 +10,26 @@ Params:
   - context - Dict - Required. The root context ($).
 */}}
 {{- define "airflow.image" -}}
-{{- printf "%s:%s" .context.Values.images.airflow.repository .context.Values.images.airflow.tag -}}
+{{- include "airflow.imageRef" (dict "image" .context.Values.images.airflow) -}}
 {{- end -}}
 
 {{- define "airflow.gitSync.image" -}}
-{{- printf "%s:%s" .context.Values.images.gitSync.repository .context.Values.images.gitSync.tag -}}
+{{- include "airflow.imageRef" (dict "image" .context.Values.images.gitSync) -}}
+{{- end -}}
+
+{{/*
+One image reference from an images.<name> block (repository, tag, digest).
+Usage:
+  {{ include "airflow.imageRef" (dict "image" .Values.images.airflow) }}
+Params:
+  - image - Dict - Required. repository, tag (may be empty with a digest), digest (optional, sha256:…).
+*/}}
+{{- define "airflow.imageRef" -}}
+{{- $i := .image -}}
+{{- $ref := $i.repository -}}
+{{- with $i.tag }}{{ $ref = printf "%s:%s" $ref . }}{{ end -}}
+{{- with $i.digest }}{{ $ref = printf "%s@%s" $ref . }}{{ end -}}
+{{- $ref -}}
 {{- end -}}
 
 {{/*
