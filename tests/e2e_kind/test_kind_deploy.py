@@ -8,12 +8,13 @@ import subprocess
 import time
 
 import pytest
-from kind_helpers import NAME, TIMINGS
+from kind_helpers import TIMINGS
 from kubernetes import client, config
 from rich.console import Console
 
 pytestmark = pytest.mark.e2e
 NAMESPACE = "kind-e2e"
+KPO_NAMESPACE = f"{NAMESPACE}-kpo"  # kubernetesPodOperator.namespace's default: the seed's anchor pod lives here
 ZONE = "topology.kubernetes.io/zone"
 
 
@@ -23,7 +24,8 @@ def core(kind_provider) -> client.CoreV1Api:
 
 
 def test_three_nodes_in_three_zones(kind_provider, core: client.CoreV1Api) -> None:
-    assert sorted(kind_provider.node_names()) == [f"{NAME}-control-plane", f"{NAME}-worker", f"{NAME}-worker2"]
+    name = kind_provider.settings.name
+    assert sorted(kind_provider.node_names()) == [f"{name}-control-plane", f"{name}-worker", f"{name}-worker2"]
     nodes = core.list_node().items
     assert len(nodes) == 3 and all(
         any(c.type == "Ready" and c.status == "True" for c in n.status.conditions) for n in nodes)
@@ -70,11 +72,31 @@ def test_deploy_smoke_and_helm_test(kind_provider, core: client.CoreV1Api) -> No
             placed[e.involved_object.name] = msg.rsplit(" to ", 1)[1]
     workers = {n for p, n in placed.items() if "smoke-executor" in p or "smoke_executor" in p}
     print(f"\n[e2e-kind] pods scheduled: {placed}")
-    assert len(set(placed.values())) >= 2, placed
-    assert len(workers) >= 2 or len(set(placed.values())) >= 2, placed
+    print(f"[e2e-kind] smoke_executor task pods on nodes: {sorted(workers)}")
+    assert len(workers) >= 2, f"executor fan-out stayed on {sorted(workers)}: {placed}"
+
+    # the seed's KPO pod (name test-…): its required pod affinity (security=S1, zone topology) puts it in the
+    # anchor pod's zone; one node per zone here, so on the anchor's node and nowhere else
+    zones = {n.metadata.name: (n.metadata.labels or {}).get(ZONE) for n in core.list_node().items}
+    everywhere = core.list_event_for_all_namespaces(field_selector="reason=Scheduled").items
+    kpo = {e.involved_object.name: (e.message or "").rsplit(" to ", 1)[1] for e in everywhere
+           if (e.involved_object.name or "").startswith("test-") and " to " in (e.message or "")}
+    anchor = core.read_namespaced_pod("airkube-smoke-anchor", KPO_NAMESPACE).spec.node_name
+    print(f"[e2e-kind] anchor (security=S1) on {anchor} ({zones.get(anchor)}); KPO pods placed: "
+          + ", ".join(f"{p} → {n} ({zones.get(n)})" for p, n in kpo.items()))
+    assert kpo, "no Scheduled event for the seed's KPO pod (test-…)"
+    assert all(zones.get(n) == zones.get(anchor) for n in kpo.values()), (kpo, anchor, zones)
 
 
 def test_uninstall(kind_provider) -> None:
     proc = subprocess.run(["helm", "uninstall", "airflow", "-n", NAMESPACE, "--kubeconfig",
                            str(kind_provider.kubeconfig()), "--wait"], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+    # the suite's namespace goes too (on a cluster the suite did not create, only what it made is removed)
+    core = client.CoreV1Api(config.new_client_from_config(config_file=str(kind_provider.kubeconfig())))
+    for ns in (KPO_NAMESPACE, NAMESPACE):
+        try:
+            core.delete_namespace(ns)
+        except client.ApiException as exc:
+            if exc.status != 404:  # the chart's KPO namespace goes with the release
+                raise
