@@ -8,7 +8,7 @@ PYTEST_FAST := $(PY) -m pytest tests/charts tests/toolkit tests/airflow
 
 .PHONY: help setup lint test test-helm3 e2e e2e-kind reliability deploy deploy-kind deploy-local images cluster-up cluster-down \
         docker-up docker-down \
-        bench bench-render scan chart-docs clean
+        bench bench-render scan scanners chart-docs clean
 
 help:  ## list targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -65,6 +65,9 @@ bench: setup  ## P1..P5 against bare pods on the local cluster (own release in $
 
 bench-render: setup  ## median helm template time and object counts
 	$(PY) scripts/bench_render.py
+
+scanners:  ## build Trivy v0.74.0 into the versioned cache (long cold build; make setup skips it)
+	scripts/build-go.sh trivy
 
 scan: setup  ## kube-score + Trivy over the render of every values file: counts, findings (also in make test)
 	$(PY) -m airkube.scanners
