@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from e2e_helpers import TIMINGS
 from kubernetes import client, config
+
+from e2e_helpers import TIMINGS
 
 # The cluster bring-up/teardown checks run first (they purge the state); then the releases, in this order; the
 # check that the suite left everything else alone runs last.

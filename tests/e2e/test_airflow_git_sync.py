@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 
-from e2e_helpers import ROOT, TIMINGS, Release, wait_for, ensure_namespace
+from e2e_helpers import ROOT, TIMINGS, Release, ensure_namespace, wait_for
 
 NS = "e2e-git"
 RELEASE = "airflow"

@@ -20,9 +20,10 @@ pytestmark = [pytest.mark.e2e]
 if os.geteuid() != 0:  # pragma: no cover
     pytest.skip("the local provider needs root", allow_module_level=True)
 
+from kubernetes import client  # noqa: E402
+
 from airkube.cluster.local import LocalProvider, network, processes  # noqa: E402
 from airkube.cluster.local.mounts import mounts_under  # noqa: E402
-from kubernetes import client  # noqa: E402
 
 NS = "e2e-cluster"
 BASH_IMAGE = "airkube.local/bash:5.2"

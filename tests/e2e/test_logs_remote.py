@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from e2e_helpers import ROOT, TIMINGS, Release, wait_for, ensure_namespace
+from e2e_helpers import ROOT, TIMINGS, Release, ensure_namespace, wait_for
 
 pytestmark = pytest.mark.reliability
 
@@ -205,9 +205,9 @@ def _object_text(core: client.CoreV1Api, pods: dict[str, str], backend: str, key
 
 def _rest_log_sources(release: Release, dag: Any) -> str:
     """The raw REST log response of the smoke_logs task (its first message lists the sources read)."""
-    from e2e_api import api_session
-
     from urllib.parse import quote
+
+    from e2e_api import api_session
 
     task = dag.tasks[0]
     with api_session(release) as api:

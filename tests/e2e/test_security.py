@@ -22,8 +22,9 @@ from typing import Any
 
 import pytest
 import yaml
-from e2e_helpers import ROOT, Release, wait_for
 from kubernetes import client
+
+from e2e_helpers import ROOT, Release, wait_for
 
 NP_NS = "netpol-enforce"
 ATTACK_NS = "netpol-attack"  # the release under attack (PSA restricted)
