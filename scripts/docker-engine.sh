@@ -124,7 +124,8 @@ down() {
   firewall_down
   ip link del $BRIDGE 2>/dev/null || true
   # leftover mounts of the engine under our roots only
-  grep -oE " ($RUN|$DATA)[^ ]*" /proc/self/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+  # (grep finds nothing once the daemons unmounted their own: not an error under pipefail)
+  { grep -oE " ($RUN|$DATA)[^ ]*" /proc/self/mounts || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
   if [ "${1:-}" = --purge ]; then rm -rf "$DATA"; fi
   rm -rf "$RUN"
   log "down"
