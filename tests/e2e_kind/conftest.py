@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from kind_helpers import NAME, TIMINGS, USER_NAME
 
 

@@ -8,9 +8,10 @@ import subprocess
 import time
 
 import pytest
-from kind_helpers import TIMINGS
 from kubernetes import client, config
 from rich.console import Console
+
+from kind_helpers import TIMINGS
 
 pytestmark = pytest.mark.e2e
 NAMESPACE = "kind-e2e"
