@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ (conftest helpers)
-from conftest import AIRFLOW_CHART, ROOT
+from conftest import AIRFLOW_CHART, KUBE_VERSIONS, ROOT
 
 pytestmark = pytest.mark.helm3
 
@@ -83,7 +83,9 @@ def test_missing_rule_message_fails_the_render(helm, tmp_path):
     shutil.copytree(AIRFLOW_CHART, chart)
     rules = chart / "rules.yaml"
     rules.write_text(rules.read_text().replace("- id: database-required", "- id: database-required-renamed", 1))
-    result = helm.run("template", "airflow", str(chart), "--set", "postgres.enabled=false", check=False)
+    # --kube-version: a `go install`-built Helm 3 defaults to Kubernetes v1.20, below the chart's kubeVersion
+    result = helm.run("template", "airflow", str(chart), "--set", "postgres.enabled=false",
+                      "--kube-version", KUBE_VERSIONS[-1], check=False)
     assert result.returncode != 0 and 'has no rule "database-required"' in result.stderr, result.stderr
 
 
