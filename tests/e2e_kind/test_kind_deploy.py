@@ -11,6 +11,7 @@ import pytest
 from kubernetes import client, config
 from rich.console import Console
 
+from airkube.kube import poll_until
 from kind_helpers import TIMINGS
 
 pytestmark = pytest.mark.e2e
@@ -27,9 +28,14 @@ def core(kind_provider) -> client.CoreV1Api:
 def test_three_nodes_in_three_zones(kind_provider, core: client.CoreV1Api) -> None:
     name = kind_provider.settings.name
     assert sorted(kind_provider.node_names()) == [f"{name}-control-plane", f"{name}-worker", f"{name}-worker2"]
-    nodes = core.list_node().items
-    assert len(nodes) == 3 and all(
-        any(c.type == "Ready" and c.status == "True" for c in n.status.conditions) for n in nodes)
+    def ready_nodes() -> list[client.V1Node] | None:
+        # kind create can return before the workers' kubelets report Ready (seen on a fresh cluster): wait for it
+        items = core.list_node().items
+        ok = len(items) == 3 and all(
+            any(c.type == "Ready" and c.status == "True" for c in n.status.conditions or []) for n in items)
+        return items if ok else None
+
+    nodes = poll_until(ready_nodes, 300, "3 Ready nodes", interval=3)
     assert len({n.metadata.labels.get(ZONE) for n in nodes}) == 3
 
 
