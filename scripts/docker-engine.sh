@@ -6,7 +6,7 @@
 #       unix:///run/airkube-docker/docker.sock (own data/exec roots, PID files); create the only network
 #       containers may use (airkube-kind, bridge airkube-kind0, 10.87.0.0/24) with no NAT and no route off the
 #       machine; embedded DNS forwards only to the bridge's own address, where it is refused (no upstream DNS).
-# down: stop both daemons by PID file, remove the bridge and our iptables rules. Data in /var/lib/airkube/docker
+# down: stop both daemons by PID file, remove the bridge and our iptables rules; 10.87.0.0/24 stays unreachable. Data in /var/lib/airkube/docker
 #       is kept (images; `down --purge` removes it).
 # env:  print `export DOCKER_HOST=...` for the private engine.
 set -euo pipefail
@@ -17,6 +17,7 @@ SOCK="$RUN/docker.sock"
 CTRD_SOCK="$RUN/containerd/containerd.sock"
 NET=airkube-kind BRIDGE=airkube-kind0 SUBNET=10.87.0.0/24 GATEWAY=10.87.0.1
 CHAIN_IN=AIRKUBE-DOCKER-IN
+UNREACHABLE_METRIC=4242  # same metric as the local cluster's guard routes (tools/airkube/cluster/local/network.py)
 export DOCKER_HOST="unix://$SOCK"
 log() { echo "[docker-engine] $*" >&2; }
 
@@ -54,6 +55,13 @@ firewall_up() {
   iptables -C DOCKER-USER -o $BRIDGE ! -i $BRIDGE -j DROP 2>/dev/null || iptables -I DOCKER-USER -o $BRIDGE ! -i $BRIDGE -j DROP
 }
 
+guard_route() {
+  # While the bridge is down, 10.87.0.0/24 would follow the default route off this machine (a stale kubeconfig,
+  # a leftover container address). An unreachable route with a high metric closes that; while the bridge is up,
+  # its kernel route (metric 0) wins, and Docker accepts an explicit --subnet beside it.
+  ip route replace unreachable $SUBNET metric $UNREACHABLE_METRIC
+}
+
 firewall_down() {
   iptables -D INPUT -i $BRIDGE -j $CHAIN_IN 2>/dev/null || true
   iptables -F $CHAIN_IN 2>/dev/null || true
@@ -64,6 +72,7 @@ firewall_down() {
 
 up() {
   install_engine
+  guard_route
   mkdir -p "$RUN/containerd" "$RUN/exec" "$DATA/containerd" "$DATA/data"
   if ! alive "$RUN/containerd.pid"; then
     cat >"$RUN/containerd.toml" <<TOML
@@ -123,6 +132,7 @@ down() {
   stop_pid "$RUN/containerd.pid" containerd
   firewall_down
   ip link del $BRIDGE 2>/dev/null || true
+  guard_route
   # leftover mounts of the engine under our roots only
   # (grep finds nothing once the daemons unmounted their own: not an error under pipefail)
   { grep -oE " ($RUN|$DATA)[^ ]*" /proc/self/mounts || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done

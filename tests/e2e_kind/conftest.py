@@ -10,6 +10,7 @@ under pytest's tmp dir, no published host port) and deletes it afterwards: it re
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -57,3 +58,7 @@ def kind_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     provider.delete()
     if started_engine:
         engine.down()
+        # with the bridge gone, the kind network's addresses must not follow the default route off this machine
+        probe = subprocess.run(["ip", "route", "get", "10.87.0.5"], capture_output=True, text=True)
+        assert probe.returncode != 0 and "unreachable" in (probe.stderr + probe.stdout).lower() or \
+            "no route" in probe.stderr.lower(), f"10.87.0.0/24 routes off the machine after engine down: {probe.stdout}"
