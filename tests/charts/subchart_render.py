@@ -61,3 +61,39 @@ def render_chart_error(helm: str, chart: Path | str, args: tuple[str, ...], rele
     rc, out, err = template(helm, str(chart), release, NAMESPACE, args)
     assert rc != 0, f"helm template {' '.join(args)} should fail but rendered:\n{out[:2000]}"
     return err
+
+
+def lint_strict(helm: str, chart: Path, *args: str) -> None:
+    """`helm lint --strict` at the default Kubernetes version must pass."""
+    p = run([helm, "lint", "--strict", "--kube-version", DEFAULT_KUBE, str(chart), "--namespace", NAMESPACE, *args])
+    assert p.returncode == 0, p.stdout + p.stderr
+
+
+def assert_valid_for_kubernetes(docs: list[dict], kube: str, *, allow_empty: bool = False) -> None:
+    """Every object validates, strictly, against the Kubernetes `kube` JSON schemas."""
+    import kubernetes_validate
+
+    assert docs or allow_empty, "the render is empty"
+    for doc in docs:
+        try:
+            kubernetes_validate.validate(doc, kube, strict=True)
+        except kubernetes_validate.ValidationError as e:
+            pytest.fail(f"{doc['kind']}/{doc['metadata']['name']} invalid for Kubernetes {kube}: "
+                        f"{'.'.join(map(str, e.path))}: {e.message}")
+
+
+def make_parent_chart(root: Path, dependency: Path, values: str, templates: dict[str, str] | None = None) -> Path:
+    """A minimal parent chart at `root` with `dependency` vendored as a subchart of the same name, enabled by
+    `<name>.enabled` (the way charts/airflow uses charts/postgres and charts/volumes)."""
+    name = dependency.name
+    (root / "templates").mkdir(parents=True)
+    (root / "Chart.yaml").write_text(yaml.safe_dump({
+        "apiVersion": "v2", "name": "parent", "version": "0.1.0",
+        "dependencies": [{"name": name, "version": ">=0.1.0-0", "repository": f"file://../{name}-src",
+                          "condition": f"{name}.enabled"}],
+    }))
+    (root / "values.yaml").write_text(values)
+    for file, text in (templates or {}).items():
+        (root / "templates" / file).write_text(text)
+    shutil.copytree(dependency, root / "charts" / name)
+    return root

@@ -6,27 +6,23 @@ from __future__ import annotations
 import base64
 import json
 import re
-import shutil
 from pathlib import Path
 
-import kubernetes_validate
 import pytest
-import yaml
 
 pytestmark = pytest.mark.helm3
 
 from subchart_render import (  # noqa: F401 (helm is a fixture)
-    DEFAULT_KUBE,
     KUBE_VERSIONS,
     NAMESPACE,
     RECOMMENDED_LABELS,
     REPO,
+    assert_valid_for_kubernetes,
     helm,
+    lint_strict,
+    make_parent_chart,
     render_chart,
     render_chart_error,
-)
-from subchart_render import (
-    run as _run,
 )
 
 CHART = REPO / "charts" / "postgres"
@@ -75,23 +71,14 @@ VALUE_SETS = {
 
 
 def test_lint_strict(helm: str) -> None:
-    p = _run([helm, "lint", "--strict", "--kube-version", DEFAULT_KUBE, str(CHART), "--namespace", NAMESPACE])
-    assert p.returncode == 0, p.stdout + p.stderr
-    p = _run([helm, "lint", "--strict", "--kube-version", DEFAULT_KUBE, str(CHART), *VALUE_SETS["nodeport-digest"]])
-    assert p.returncode == 0, p.stdout + p.stderr
+    lint_strict(helm, CHART)
+    lint_strict(helm, CHART, *VALUE_SETS["nodeport-digest"])
 
 
 @pytest.mark.parametrize("kube", KUBE_VERSIONS)
 @pytest.mark.parametrize("values", sorted(VALUE_SETS))
 def test_objects_valid_for_kubernetes(helm: str, kube: str, values: str) -> None:
-    docs = render(helm, "--kube-version", kube, *VALUE_SETS[values])
-    assert docs
-    for doc in docs:
-        try:
-            kubernetes_validate.validate(doc, kube, strict=True)
-        except kubernetes_validate.ValidationError as e:
-            pytest.fail(f"{doc['kind']}/{doc['metadata']['name']} invalid for Kubernetes {kube}: "
-                        f"{'.'.join(map(str, e.path))}: {e.message}")
+    assert_valid_for_kubernetes(render(helm, "--kube-version", kube, *VALUE_SETS[values]), kube)
 
 
 def test_rejects_kubernetes_older_than_1_30(helm: str) -> None:
@@ -134,20 +121,10 @@ def test_name_override(helm: str) -> None:
 @pytest.fixture(scope="module")
 def parent_chart(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A minimal parent chart with this chart as dependency `postgres` (the way charts/airflow uses it)."""
-    root = tmp_path_factory.mktemp("parent") / "parent"
-    (root / "templates").mkdir(parents=True)
-    (root / "Chart.yaml").write_text(yaml.safe_dump({
-        "apiVersion": "v2", "name": "parent", "version": "0.1.0",
-        "dependencies": [{"name": "postgres", "version": ">=0.1.0-0", "repository": "file://../postgres-src",
-                          "condition": "postgres.enabled"}],
-    }))
-    (root / "values.yaml").write_text("postgres:\n  enabled: true\nglobal:\n  foo: bar\n")
-    (root / "templates" / "cm.yaml").write_text(
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-parent\ndata:\n"
-        "  dbHost: {{ .Release.Name }}-postgres\n")
-    (root / "charts").mkdir()
-    shutil.copytree(CHART, root / "charts" / "postgres")
-    return root
+    return make_parent_chart(
+        tmp_path_factory.mktemp("parent") / "parent", CHART, "postgres:\n  enabled: true\nglobal:\n  foo: bar\n",
+        {"cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-parent\ndata:\n"
+                    "  dbHost: {{ .Release.Name }}-postgres\n"})
 
 
 @pytest.mark.parametrize("release", ["af", "postgres", "my-postgres-prod"])

@@ -5,27 +5,23 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from pathlib import Path
 
-import kubernetes_validate
 import pytest
-import yaml
 
 pytestmark = pytest.mark.helm3
 
 from subchart_render import (  # noqa: F401 (helm is a fixture)
-    DEFAULT_KUBE,
     KUBE_VERSIONS,
     NAMESPACE,
     RECOMMENDED_LABELS,
     REPO,
+    assert_valid_for_kubernetes,
     helm,
+    lint_strict,
+    make_parent_chart,
     render_chart,
     render_chart_error,
-)
-from subchart_render import (
-    run as _run,
 )
 
 CHART = REPO / "charts" / "volumes"
@@ -62,19 +58,14 @@ VALUE_SETS = {
 
 def test_lint_strict(helm: str) -> None:
     for args in ((), VALUE_SETS["hostpath"]):
-        p = _run([helm, "lint", "--strict", "--kube-version", DEFAULT_KUBE, str(CHART), *args])
-        assert p.returncode == 0, p.stdout + p.stderr
+        lint_strict(helm, CHART, *args)
 
 
 @pytest.mark.parametrize("kube", KUBE_VERSIONS)
 @pytest.mark.parametrize("values", sorted(VALUE_SETS))
 def test_objects_valid_for_kubernetes(helm: str, kube: str, values: str) -> None:
-    for doc in render(helm, "--kube-version", kube, *VALUE_SETS[values]):
-        try:
-            kubernetes_validate.validate(doc, kube, strict=True)
-        except kubernetes_validate.ValidationError as e:
-            pytest.fail(f"{doc['kind']}/{doc['metadata']['name']} invalid for Kubernetes {kube}: "
-                        f"{'.'.join(map(str, e.path))}: {e.message}")
+    assert_valid_for_kubernetes(render(helm, "--kube-version", kube, *VALUE_SETS[values]), kube,
+                                allow_empty=values == "nothing")
 
 
 # --- claims -----------------------------------------------------------------------------------------------------
@@ -175,14 +166,7 @@ def test_pv_names_differ_per_namespace(helm: str) -> None:
 
 
 def test_as_subchart(helm: str, tmp_path: Path) -> None:
-    root = tmp_path / "parent"
-    (root / "templates").mkdir(parents=True)
-    (root / "Chart.yaml").write_text(yaml.safe_dump({
-        "apiVersion": "v2", "name": "parent", "version": "0.1.0",
-        "dependencies": [{"name": "volumes", "version": ">=0.1.0-0", "repository": "file://../volumes-src",
-                          "condition": "volumes.enabled"}]}))
-    (root / "values.yaml").write_text("volumes:\n  enabled: true\nglobal: {}\n")
-    shutil.copytree(CHART, root / "charts" / "volumes")
+    root = make_parent_chart(tmp_path / "parent", CHART, "volumes:\n  enabled: true\nglobal: {}\n")
     docs = render(helm, chart=root, release="r1")
     assert set(by_kind(docs, "PersistentVolumeClaim")) == {"r1-dags", "r1-logs"}
     assert render(helm, "--set", "volumes.enabled=false", chart=root, release="r1") == []
