@@ -12,9 +12,17 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from ..errors import AirflowAPIError
+
+
+class RequestParts(TypedDict, total=False):
+    """What a request carries besides method and path: a JSON body, query parameters, the bearer token or not."""
+
+    body: Any
+    params: dict[str, Any] | None
+    auth: bool
 
 
 @dataclass
@@ -38,41 +46,27 @@ class AirflowClient:
             query = "?" + urllib.parse.urlencode(clean, doseq=True)
         return base + path + query
 
-    def build_request(
-        self,
-        method: str,
-        path: str,
-        *,
-        body: Any = None,
-        params: dict[str, Any] | None = None,
-        auth: bool = True,
-    ) -> urllib.request.Request:
+    def build_request(self, method: str, path: str, **parts: Unpack[RequestParts]) -> urllib.request.Request:
         data = None
         headers = {"Accept": "application/json"}
+        body = parts.get("body")
         if body is not None:
             data = json.dumps(body).encode()
             headers["Content-Type"] = "application/json"
-        if auth and self.token:
+        if parts.get("auth", True) and self.token:
             headers["Authorization"] = f"Bearer {self.token}"
-        return urllib.request.Request(self.url(path, params), data=data, headers=headers, method=method.upper())
+        return urllib.request.Request(self.url(path, parts.get("params")), data=data, headers=headers,
+                                      method=method.upper())
 
     # --- sending -------------------------------------------------------------------------------------
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        body: Any = None,
-        params: dict[str, Any] | None = None,
-        auth: bool = True,
-        ok: tuple[int, ...] = (200, 201, 204),
-        retries: int = 3,
-    ) -> tuple[int, Any]:
+    def request(self, method: str, path: str, *, ok: tuple[int, ...] = (200, 201, 204), retries: int = 3,
+                **parts: Unpack[RequestParts]) -> tuple[int, Any]:
         """Send a request; return ``(status, parsed JSON or text)``. Re-logs in once on 401."""
         relogged = False
         attempt = 0
+        auth = parts.get("auth", True)
         while True:
-            req = self.build_request(method, path, body=body, params=params, auth=auth)
+            req = self.build_request(method, path, **parts)
             try:
                 with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310 (loopback URL)
                     return resp.status, _parse(resp.read(), resp.headers.get("Content-Type", ""))
