@@ -245,6 +245,43 @@ def test_image_digests(helm) -> None:
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# airflowLocalSettings: one file in the config ConfigMap, on sys.path ($AIRFLOW_HOME/config) of every Airflow pod
+
+LOCAL = "def pod_mutation_hook(pod):\n    pod.metadata.labels['x'] = 'y'\n"
+
+
+def _airflow_pods(rendered: Rendered) -> dict[str, dict[str, Any]]:
+    pods = {c: spec(rendered, c) for c in COMPONENTS.values()}
+    (job,) = rendered.all("Job")
+    pods["migrations"] = job["spec"]["template"]["spec"]
+    pods["task pod"] = rendered.pod_template()["spec"]
+    return pods
+
+
+def test_local_settings_mounted_in_every_airflow_pod(helm) -> None:
+    rendered = helm.template(values={"airflowLocalSettings": LOCAL})
+    config = rendered.get("ConfigMap", "airflow-config")
+    assert config["data"]["airflow_local_settings.py"] == LOCAL
+    for where, pod in _airflow_pods(rendered).items():
+        volume = next(v["name"] for v in pod["volumes"] if v.get("configMap", {}).get("name") == "airflow-config")
+        main = pod["containers"][0]
+        env = {e["name"]: e.get("value") for e in main["env"]}
+        assert env["AIRFLOW_HOME"] == "/opt/airflow", where
+        mount = next(m for m in main["volumeMounts"] if m["name"] == volume)
+        # the whole ConfigMap (no subPath/items): airflow_local_settings.py lands in $AIRFLOW_HOME/config
+        assert mount["mountPath"] == "/opt/airflow/config" and "subPath" not in mount, where
+        assert "items" not in next(v for v in pod["volumes"] if v["name"] == volume)["configMap"], where
+
+
+def test_local_settings_change_rolls_the_components(helm, default_render: Rendered) -> None:
+    rendered = helm.template(values={"airflowLocalSettings": LOCAL})
+    def checksum(r: Rendered, component: str) -> str:
+        return r.deployment(component)["spec"]["template"]["metadata"]["annotations"]["checksum/config"]
+    for component in COMPONENTS.values():
+        assert checksum(rendered, component) != checksum(default_render, component), component
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # bad input: helm and `airkube values validate` both refuse it and name the key
 
 BAD: list[tuple[str, dict[str, Any], str]] = [
@@ -265,6 +302,7 @@ BAD: list[tuple[str, dict[str, Any], str]] = [
     ("httproute-parent-without-name", {"httpRoute": {"parentRefs": [{"namespace": "gw"}]}}, "httpRoute.parentRefs"),
     ("extra-objects-number", {"extraObjects": [3]}, "extraObjects"),
     ("digest-not-sha256", {"images": {"airflow": {"digest": "latest"}}}, "images.airflow.digest"),
+    ("local-settings-not-text", {"airflowLocalSettings": {"pod_mutation_hook": "x"}}, "airflowLocalSettings"),
     # cross-field rules (rules.yaml): the human messages of the issue
     ("hpa-with-replicas", {"apiServer": {"replicas": 2, "autoscaling": {"enabled": True}}}, "apiServer.replicas"),
     ("pdb-min-equals-replicas", {"scheduler": {"replicas": 2, "podDisruptionBudget": {"enabled": True, "minAvailable": 2}}},

@@ -213,14 +213,16 @@ Params:
 {{- end -}}
 
 {{/*
-Checksum of everything that configures the Airflow processes.
+Checksum of everything that configures the Airflow processes (airflow.cfg and airflowLocalSettings).
 Usage:
   {{ include "airflow.checksum.config" (dict "context" $) }}
 Params:
   - context - Dict - Required. The root context ($).
 */}}
 {{- define "airflow.checksum.config" -}}
-{{- include "airflow.config.cfg" (dict "context" .context) | sha256sum -}}
+{{- $text := include "airflow.config.cfg" (dict "context" .context) -}}
+{{- with .context.Values.airflowLocalSettings }}{{ $text = printf "%s\n# airflow_local_settings.py\n%s" $text . }}{{ end -}}
+{{- $text | sha256sum -}}
 {{- end -}}
 
 {{/*
