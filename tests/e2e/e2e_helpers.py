@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from rich.console import Console
 
+from airkube.kube import create_or_update
+
 ROOT = Path(__file__).resolve().parents[2]
 TIMINGS: dict[str, float] = {}
 
@@ -66,12 +68,8 @@ def enforce_restricted(kubeconfig: Path, namespace: str) -> None:
 
     core = client.CoreV1Api(config.new_client_from_config(config_file=str(kubeconfig)))
     meta = client.V1ObjectMeta(name=namespace, labels=PSA_RESTRICTED)
-    try:
-        core.create_namespace(client.V1Namespace(metadata=meta))
-    except client.ApiException as exc:
-        if exc.status != 409:
-            raise
-        core.patch_namespace(namespace, {"metadata": {"labels": PSA_RESTRICTED}})
+    create_or_update(lambda: core.create_namespace(client.V1Namespace(metadata=meta)),
+                     lambda: core.patch_namespace(namespace, {"metadata": {"labels": PSA_RESTRICTED}}))
 
 
 def release_namespaces(kubeconfig: Path, release: str) -> list[str]:
@@ -97,8 +95,4 @@ def ensure_namespace(core: Any, name: str) -> None:
     """Create the namespace unless it exists."""
     from kubernetes import client
 
-    try:
-        core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
-    except client.ApiException as exc:
-        if exc.status != 409:
-            raise
+    create_or_update(lambda: core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name))))

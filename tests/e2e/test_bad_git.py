@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
+from airkube.kube import create_or_update
 from e2e_helpers import ROOT, TIMINGS, Release, ensure_namespace
 
 pytestmark = pytest.mark.reliability
@@ -174,11 +175,7 @@ def setup(kubeconfig: Path, core: client.CoreV1Api, api_client: client.ApiClient
                    lambda: core.create_namespaced_secret(NS, client.V1Secret(
                        metadata=client.V1ObjectMeta(name="git-creds"),
                        string_data={"GITSYNC_USERNAME": RIGHT_USER, "GITSYNC_PASSWORD": WRONG_PASSWORD}))):
-        try:
-            create()
-        except client.ApiException as exc:
-            if exc.status != 409:
-                raise
+        create_or_update(create)
     base = [ROOT / "values" / "local.yaml", ROOT / "values" / "dags-git-sync.yaml"]
     sets = ["dags.persistence.enabled=false", "dags.gitSync.subPath=''", "dags.gitSync.branch=main",
             "dags.gitSync.period=5s", "dags.gitSync.maxFailures=2"]

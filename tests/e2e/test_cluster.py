@@ -24,6 +24,7 @@ from kubernetes import client  # noqa: E402
 
 from airkube.cluster.local import LocalProvider, network, processes  # noqa: E402
 from airkube.cluster.local.mounts import mounts_under  # noqa: E402
+from airkube.kube import create_or_update  # noqa: E402
 
 NS = "e2e-cluster"
 BASH_IMAGE = "airkube.local/bash:5.2"
@@ -118,11 +119,7 @@ def _wait_for(predicate, timeout: float, what: str):
 def test_pod_dns_service_account_kube_proxy_and_storage(provider: LocalProvider, core: client.CoreV1Api) -> None:
     _ensure_bash_image(provider)
     kubectl = _kubectl_binary()
-    try:
-        core.create_namespace({"metadata": {"name": NS}})
-    except client.ApiException as exc:
-        if exc.status != 409:
-            raise
+    create_or_update(lambda: core.create_namespace({"metadata": {"name": NS}}))
     # 1. a PVC on the default class (no storageClassName given) binds through the provisioner
     core.create_namespaced_persistent_volume_claim(NS, {
         "metadata": {"name": "probe-data"},

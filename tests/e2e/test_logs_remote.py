@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
+from airkube.kube import create_or_update
 from e2e_helpers import ROOT, TIMINGS, Release, ensure_namespace, wait_for
 
 pytestmark = pytest.mark.reliability
@@ -70,17 +71,9 @@ def _emulator_objects(name: str, image: str, port: int) -> tuple[dict, dict]:
 
 def _apply(core: client.CoreV1Api, apps: client.AppsV1Api, deployment: dict, service: dict) -> None:
     name = deployment["metadata"]["name"]
-    try:
-        apps.create_namespaced_deployment(NS, deployment)
-    except client.ApiException as exc:
-        if exc.status != 409:
-            raise
-        apps.replace_namespaced_deployment(name, NS, deployment)
-    try:
-        core.create_namespaced_service(NS, service)
-    except client.ApiException as exc:
-        if exc.status != 409:
-            raise
+    create_or_update(lambda: apps.create_namespaced_deployment(NS, deployment),
+                     lambda: apps.replace_namespaced_deployment(name, NS, deployment))
+    create_or_update(lambda: core.create_namespaced_service(NS, service))
 
 
 def _ready_pod(core: client.CoreV1Api, name: str) -> str | None:
@@ -97,12 +90,8 @@ def _ready_pod(core: client.CoreV1Api, name: str) -> str | None:
 
 def _secret(core: client.CoreV1Api, name: str, data: dict[str, str]) -> None:
     body = client.V1Secret(metadata=client.V1ObjectMeta(name=name, namespace=NS), string_data=data)
-    try:
-        core.create_namespaced_secret(NS, body)
-    except client.ApiException as exc:
-        if exc.status != 409:
-            raise
-        core.replace_namespaced_secret(name, NS, body)
+    create_or_update(lambda: core.create_namespaced_secret(NS, body),
+                     lambda: core.replace_namespaced_secret(name, NS, body))
 
 
 def _http_in_pod(core: client.CoreV1Api, pod: str, method: str, url: str, body: str | None = None) -> str:

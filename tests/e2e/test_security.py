@@ -24,6 +24,7 @@ import pytest
 import yaml
 from kubernetes import client
 
+from airkube.kube import create_or_update
 from e2e_helpers import ROOT, Release, wait_for
 
 NP_NS = "netpol-enforce"
@@ -61,12 +62,8 @@ def kubectl(kubeconfig: Path, *args: str, timeout: float = 60) -> subprocess.Com
 def psa_namespace(core: client.CoreV1Api, name: str, labels: dict[str, str] | None = None) -> None:
     """Create (or relabel) a namespace that enforces Pod Security "restricted"."""
     meta = client.V1ObjectMeta(name=name, labels={**PSA, **(labels or {})})
-    try:
-        core.create_namespace(client.V1Namespace(metadata=meta))
-    except client.ApiException as exc:
-        if exc.status != 409:
-            raise
-        core.patch_namespace(name, {"metadata": {"labels": meta.labels}})
+    create_or_update(lambda: core.create_namespace(client.V1Namespace(metadata=meta)),
+                     lambda: core.patch_namespace(name, {"metadata": {"labels": meta.labels}}))
 
 
 def delete_namespace(core: client.CoreV1Api, name: str) -> None:

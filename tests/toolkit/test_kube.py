@@ -6,7 +6,15 @@ import pytest
 from kubernetes.client.exceptions import ApiException
 
 from airkube.errors import ConfigError, KubeError, WaitTimeout
-from airkube.kube import connect, poll_until, release_selector, selector, wait_for_objects, wait_gone
+from airkube.kube import (
+    connect,
+    create_or_update,
+    poll_until,
+    release_selector,
+    selector,
+    wait_for_objects,
+    wait_gone,
+)
 
 
 def _clock(step: float = 1.0):
@@ -67,3 +75,22 @@ def test_connect_names_the_bad_kubeconfig(tmp_path) -> None:
     missing = tmp_path / "nope.yaml"
     with pytest.raises(ConfigError, match="nope.yaml"):
         connect(missing)
+
+
+def test_create_or_update_on_conflict_only() -> None:
+    calls: list[str] = []
+
+    def exists() -> None:
+        raise ApiException(status=409, reason="AlreadyExists")
+
+    assert create_or_update(lambda: calls.append("create")) is True
+    assert create_or_update(exists, lambda: calls.append("update")) is False
+    assert create_or_update(exists) is False  # kept as it is
+    assert calls == ["create", "update"]
+
+    def forbidden() -> None:
+        raise ApiException(status=403, reason="Forbidden")
+
+    with pytest.raises(ApiException):
+        create_or_update(forbidden, lambda: calls.append("never"))
+    assert calls == ["create", "update"]

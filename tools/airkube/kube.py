@@ -154,6 +154,20 @@ def wait_for_objects(read: Callable[[str], T], names: Iterable[str], condition: 
     return poll_until(check, timeout, lambda: f"{what}: still waiting for {', '.join(pending)}", interval=interval)
 
 
+def create_or_update(create: Callable[[], Any], update: Callable[[], Any] | None = None) -> bool:
+    """``create()`` (a kubernetes ``create_*`` call); when the object exists already (409), ``update()`` it
+    (a ``patch_*``/``replace_*`` call), or keep it as it is when ``update`` is None. True when it was created."""
+    try:
+        create()
+        return True
+    except ApiException as exc:
+        if exc.status != 409:
+            raise
+    if update is not None:
+        update()
+    return False
+
+
 def wait_gone(read: Callable[[], Any], what: str, timeout: float) -> None:
     """Poll ``read()`` (a kubernetes ``read_*`` call) until it answers 404."""
 

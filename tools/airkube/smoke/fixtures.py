@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from airkube.kube import restricted_security, wait_gone, wait_pod_running
+from airkube.kube import create_or_update, restricted_security, wait_gone, wait_pod_running
 
 ZONE_LABEL = "topology.kubernetes.io/zone"
 DEFAULT_ZONE = "airkube-zone-a"
@@ -196,13 +196,9 @@ def ensure_fixtures(core: Any, opts: FixtureOptions) -> FixtureReport:
     def upsert(kind: str, body: dict[str, Any], create: Any, read: Any, patch: Any | None) -> None:
         """Create; if it exists, patch in only our keys (never drop keys someone else owns)."""
         name = body["metadata"]["name"]
-        try:
-            create(ns, body)
+        if create_or_update(lambda: create(ns, body)):
             report.created.append(f"{kind}/{name}")
             return
-        except ApiException as exc:
-            if exc.status != 409:
-                raise
         report.existing.append(f"{kind}/{name}")
         if patch is None:
             return

@@ -21,7 +21,7 @@ from typing import Any
 
 from airkube.dags import build_tar, collect_files
 from airkube.errors import WaitTimeout
-from airkube.kube import exec_in_pod, restricted_security, upload_bytes, wait_ready_pod
+from airkube.kube import create_or_update, exec_in_pod, restricted_security, upload_bytes, wait_ready_pod
 
 from ..errors import GitServerError
 
@@ -142,22 +142,13 @@ def ensure_git_server(
 ) -> tuple[GitServer, str]:
     """Create the Deployment and Service if missing; return the server and its running pod's name."""
     from kubernetes import client
-    from kubernetes.client.exceptions import ApiException
 
     core = core or client.CoreV1Api()
     apps = apps or client.AppsV1Api()
     dep = deployment_manifest(name, namespace, image)
-    try:
-        apps.create_namespaced_deployment(namespace, dep)
-    except ApiException as exc:
-        if exc.status != 409:
-            raise
-        apps.patch_namespaced_deployment(name, namespace, dep)
-    try:
-        core.create_namespaced_service(namespace, service_manifest(name, namespace))
-    except ApiException as exc:
-        if exc.status != 409:
-            raise
+    create_or_update(lambda: apps.create_namespaced_deployment(namespace, dep),
+                     lambda: apps.patch_namespaced_deployment(name, namespace, dep))
+    create_or_update(lambda: core.create_namespaced_service(namespace, service_manifest(name, namespace)))
     pod = wait_git_pod(core, namespace, name, timeout)
     return GitServer(name=name, namespace=namespace, repo=repo), pod
 
