@@ -20,14 +20,28 @@ import pytest
 from airkube.cluster.local import network
 from airkube.cluster.local.layout import NetworkPlan
 
-PROBE = textwrap.dedent("""
-    import json, socket, subprocess, time
-    from airkube.cluster.local import network
-    from airkube.cluster.local.layout import NetworkPlan
+# Both probes start in a fresh network namespace: sh(), then a fake uplink with a default route of its own
+# (TEST-NET-2 198.51.100.0/24, nothing behind it), standing in for the machine's default route.
+NETNS_PRELUDE = textwrap.dedent("""
+    import subprocess
 
     def sh(*argv):
         r = subprocess.run(argv, capture_output=True, text=True, check=False)
         return (r.stdout + r.stderr).strip()
+
+    def fake_uplink():
+        sh("ip", "link", "set", "lo", "up")
+        sh("ip", "link", "add", "fakeeth0", "type", "veth", "peer", "name", "fakepeer0")
+        sh("ip", "link", "set", "fakepeer0", "up")
+        sh("ip", "addr", "add", "198.51.100.200/24", "dev", "fakeeth0")
+        sh("ip", "link", "set", "fakeeth0", "up")
+        sh("ip", "route", "add", "default", "via", "198.51.100.1", "dev", "fakeeth0")
+""")
+
+PROBE = NETNS_PRELUDE + textwrap.dedent("""
+    import json, socket, subprocess, time
+    from airkube.cluster.local import network
+    from airkube.cluster.local.layout import NetworkPlan
 
     def connect(ip):
         t0 = time.monotonic()
@@ -38,12 +52,7 @@ PROBE = textwrap.dedent("""
             return exc.strerror or str(exc), time.monotonic() - t0
 
     net = NetworkPlan(bridge="aktest0")
-    sh("ip", "link", "set", "lo", "up")
-    sh("ip", "link", "add", "fakeeth0", "type", "veth", "peer", "name", "fakepeer0")
-    sh("ip", "link", "set", "fakepeer0", "up")
-    sh("ip", "addr", "add", "198.51.100.200/24", "dev", "fakeeth0")
-    sh("ip", "link", "set", "fakeeth0", "up")
-    sh("ip", "route", "add", "default", "via", "198.51.100.1", "dev", "fakeeth0")
+    fake_uplink()
     out = {"no_cluster": sh("ip", "route", "get", "10.88.0.1")}
     network.ensure_unreachable(net)
     network.ensure_unreachable(net)  # idempotent
@@ -88,7 +97,7 @@ def test_after_the_bridge_is_gone_the_subnet_is_unreachable_not_routed_out() -> 
     assert "unreachable 10.88.0.0/24" in out["routes"] and "unreachable 10.96.0.0/16" in out["routes"]
 
 
-DOWN_PROBE = textwrap.dedent("""
+DOWN_PROBE = NETNS_PRELUDE + textwrap.dedent("""
     import json, os, socket, subprocess, sys, time
     from pathlib import Path
 
@@ -105,16 +114,7 @@ DOWN_PROBE = textwrap.dedent("""
 
     prov.CGROUP_ROOT = tmp / "no-cgroups"  # never the machine's kubelet cgroups
 
-    def sh(*argv):
-        r = subprocess.run(argv, capture_output=True, text=True, check=False)
-        return (r.stdout + r.stderr).strip()
-
-    sh("ip", "link", "set", "lo", "up")
-    sh("ip", "link", "add", "fakeeth0", "type", "veth", "peer", "name", "fakepeer0")
-    sh("ip", "link", "set", "fakepeer0", "up")
-    sh("ip", "addr", "add", "198.51.100.200/24", "dev", "fakeeth0")
-    sh("ip", "link", "set", "fakeeth0", "up")
-    sh("ip", "route", "add", "default", "via", "198.51.100.1", "dev", "fakeeth0")
+    fake_uplink()
     layout = Layout(state=tmp / "state", cache=tmp / "cache")  # the real names: airkube0, 10.88.0.0/24
     network.ensure_unreachable(layout.net)  # what `cluster up` does to the network
     network.ensure_bridge(layout.net)
