@@ -303,6 +303,13 @@ BAD: list[tuple[str, dict[str, Any], str]] = [
     ("extra-objects-number", {"extraObjects": [3]}, "extraObjects"),
     ("digest-not-sha256", {"images": {"airflow": {"digest": "latest"}}}, "images.airflow.digest"),
     ("local-settings-not-text", {"airflowLocalSettings": {"pod_mutation_hook": "x"}}, "airflowLocalSettings"),
+    ("pod-template-not-a-pod", {"workers": {"podTemplate": {"apiVersion": "apps/v1", "kind": "Deployment",
+                                                           "spec": {"containers": [{"name": "base"}]}}}},
+     "workers.podTemplate"),
+    ("pod-template-without-base", {"workers": {"podTemplate": {"apiVersion": "v1", "kind": "Pod",
+                                                              "spec": {"containers": [{"name": "main"}]}}}},
+     "workers.podTemplate"),
+    ("pod-template-number", {"workers": {"podTemplate": 3}}, "workers.podTemplate"),
     # cross-field rules (rules.yaml): the human messages of the issue
     ("hpa-with-replicas", {"apiServer": {"replicas": 2, "autoscaling": {"enabled": True}}}, "apiServer.replicas"),
     ("pdb-min-equals-replicas", {"scheduler": {"replicas": 2, "podDisruptionBudget": {"enabled": True, "minAvailable": 2}}},

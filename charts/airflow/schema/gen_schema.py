@@ -94,6 +94,17 @@ CONTAINERS = {"oneOf": [{"type": "array", "items": {"type": "object", "required"
 SUBPATH = {"type": "string", "pattern": r"^/([^/?#]+(/[^/?#]+)*)?/?$"}
 
 
+# workers.podTemplate: a string (checked after tpl by the template) or a Pod manifest with a `base` container
+POD_TEMPLATE = {"oneOf": [
+    {"type": "string"},
+    {"type": "object", "required": ["apiVersion", "kind", "spec"], "properties": {
+        "apiVersion": {"const": "v1"}, "kind": {"const": "Pod"}, "metadata": MAP,
+        "spec": {"type": "object", "required": ["containers"], "properties": {"containers": {
+            "type": "array", "items": {"type": "object", "required": ["name"]},
+            "contains": {"type": "object", "required": ["name"], "properties": {"name": {"const": "base"}}}}}}}},
+]}
+
+
 def pdb():
     return obj({"enabled": B, "minAvailable": INT_OR_PERCENT, "maxUnavailable": INT_OR_PERCENT})
 
@@ -186,7 +197,7 @@ SCHEMA_PROPS = {
         "resources": RESOURCES, "securityContexts": security_contexts(), "serviceAccount": service_account(),
         "extraEnv": ENVLIST, "extraVolumes": VOLLIST, "extraVolumeMounts": MOUNTLIST, "nodeSelector": STRMAP,
         "affinity": MAP, "tolerations": LIST, "labels": STRMAP, "annotations": STRMAP,
-        "terminationGracePeriodSeconds": INT0,
+        "terminationGracePeriodSeconds": INT0, "podTemplate": POD_TEMPLATE,
     }),
     "kubernetesExecutor": obj({
         "namespace": {"type": "string", "pattern": r"^$|^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "maxLength": 63},

@@ -171,6 +171,8 @@ kubernetes_executor:
   {{- with $v.kubernetesExecutor.multiNamespaces }}
   multi_namespace_mode_namespace_list: {{ join "," . | quote }}
   {{- end }}
+{{- /* [metrics] / [traces]: templates/metrics/_metrics.tpl */}}
+{{- include "airflow.metrics.config" (dict "context" $root) }}
 {{- end -}}
 
 {{/*
@@ -226,12 +228,34 @@ Params:
 {{- end -}}
 
 {{/*
-The rendered worker pod template (files/pod-template.yaml, run through tpl with the root context).
+The rendered worker pod template: workers.podTemplate (a map or a string) when set, else files/pod-template.yaml;
+either runs through tpl with the root context. A custom template is checked like the default one is by the
+executor: it must parse as YAML, be `apiVersion: v1` / `kind: Pod`, and have a container named `base` (where the
+executor puts the task command); otherwise the render fails naming workers.podTemplate.
 Usage:
   {{ include "airflow.podTemplate" (dict "context" $) }}
 Params:
   - context - Dict - Required. The root context ($).
 */}}
 {{- define "airflow.podTemplate" -}}
-{{- tpl (.context.Files.Get "files/pod-template.yaml") .context -}}
+{{- $root := .context -}}
+{{- $custom := $root.Values.workers.podTemplate -}}
+{{- if $custom -}}
+{{- $text := tpl (kindIs "string" $custom | ternary $custom (toYaml $custom)) $root -}}
+{{- $pod := fromYaml $text -}}
+{{- if hasKey $pod "Error" -}}
+{{- fail (printf "workers.podTemplate is not valid YAML after tpl (%s): give a complete Pod manifest (apiVersion: v1, kind: Pod, spec.containers with a container named base)" $pod.Error) -}}
+{{- end -}}
+{{- if or (ne (toString $pod.kind) "Pod") (ne (toString $pod.apiVersion) "v1") -}}
+{{- fail (printf "workers.podTemplate must be a Pod manifest (apiVersion: v1, kind: Pod), got apiVersion %q kind %q: the KubernetesExecutor reads it as a V1Pod" (toString $pod.apiVersion) (toString $pod.kind)) -}}
+{{- end -}}
+{{- $names := list -}}
+{{- range (dig "spec" "containers" list $pod) }}{{ if kindIs "map" . }}{{ $names = append $names (toString .name) }}{{ end }}{{ end -}}
+{{- if not (has "base" $names) -}}
+{{- fail (printf "workers.podTemplate has no container named base (containers: %s): the KubernetesExecutor runs the task in the container named base; rename your main container to base" (join ", " $names | default "none")) -}}
+{{- end -}}
+{{- $text -}}
+{{- else -}}
+{{- tpl ($root.Files.Get "files/pod-template.yaml") $root -}}
+{{- end -}}
 {{- end -}}
