@@ -19,14 +19,8 @@ class Finding:
 
 
 @dataclass(frozen=True)
-class Refusal:
+class Refusal(Finding):
     """A construct the tool cannot convert faithfully: where, what, and what to do by hand."""
-
-    line: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.message}"
 
 
 @dataclass

@@ -223,6 +223,12 @@ class Component:
         object.__setattr__(self, "argv", joined(self.argv))
 
 
+def delegated_auth(kubeconfig: Path) -> tuple[str, ...]:
+    """A control-plane component that talks to the API server and delegates its own authn/authz to it."""
+    return ("--kubeconfig", str(kubeconfig), "--authentication-kubeconfig", str(kubeconfig),
+            "--authorization-kubeconfig", str(kubeconfig))
+
+
 def components(layout: Layout, python: str = sys.executable) -> list[Component]:
     """Start order. Stop order is the reverse."""
     net, pki, kube = layout.net, layout.pki, str(layout.kube_bin)
@@ -261,9 +267,7 @@ def components(layout: Layout, python: str = sys.executable) -> list[Component]:
         ), Health(f"{net.apiserver_url}/readyz", pki / "ca.crt"), timeout=120),
         Component("kube-controller-manager", (
             kube, "controller-manager",
-            "--kubeconfig", str(kc("controller-manager")),
-            "--authentication-kubeconfig", str(kc("controller-manager")),
-            "--authorization-kubeconfig", str(kc("controller-manager")),
+            *delegated_auth(kc("controller-manager")),
             "--bind-address", "127.0.0.1", "--secure-port", "10257",
             "--leader-elect", "false",
             "--use-service-account-credentials", "true",
@@ -278,9 +282,7 @@ def components(layout: Layout, python: str = sys.executable) -> list[Component]:
         ), Health("https://127.0.0.1:10257/healthz")),
         Component("kube-scheduler", (
             kube, "scheduler",
-            "--kubeconfig", str(kc("scheduler")),
-            "--authentication-kubeconfig", str(kc("scheduler")),
-            "--authorization-kubeconfig", str(kc("scheduler")),
+            *delegated_auth(kc("scheduler")),
             "--bind-address", "127.0.0.1", "--secure-port", "10259",
             "--leader-elect", "false", "--profiling", "false",
         ), Health("https://127.0.0.1:10259/healthz")),
