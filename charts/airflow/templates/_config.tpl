@@ -171,8 +171,6 @@ kubernetes_executor:
   {{- with $v.kubernetesExecutor.multiNamespaces }}
   multi_namespace_mode_namespace_list: {{ join "," . | quote }}
   {{- end }}
-{{- /* [metrics] / [traces]: templates/metrics/_metrics.tpl */}}
-{{- include "airflow.metrics.config" (dict "context" $root) }}
 {{- end -}}
 
 {{/*
