@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Build the Go binaries of the local provider once, cached outside the repo and keyed by version.
-# Usage: scripts/build-go.sh [kube|etcd|coredns|kube-router|kube-score|trivy|all|scanners]   (default: all)
+# Usage: scripts/build-go.sh [kube|etcd|coredns|kube-router|kube-score|trivy|statsd-exporter|prometheus|all|scanners]
+#        (default: all)
 # kube-router: only its NetworkPolicy controller runs, as a host process of our test cluster (never in the chart).
+# statsd-exporter: the chart's metrics.enabled exporter (image airkube.local/statsd-exporter). prometheus (+ promtool):
+# the metrics e2e test's Prometheus and the dashboard test's PromQL parser; built on demand (~6 min cold, 2 cores).
 # kube-score, trivy: the manifest scanners of `make test` (tests/charts/test_scanners.py).
 # (git-sync: k8s.io/git-sync is refused by the Go proxy (403); the image ships scripts/images/git-sync instead.)
 set -euo pipefail
@@ -44,6 +47,9 @@ COREDNS_VERSION=v1.14.7
 KUBE_ROUTER_VERSION=v2.1.0
 KUBE_SCORE_VERSION=v1.20.0
 TRIVY_VERSION=v0.74.0
+STATSD_EXPORTER_VERSION=v0.31.0
+PROMETHEUS_VERSION=v0.316.0  # the Go module version of Prometheus 3.16.0
+PROMETHEUS_APP_VERSION=3.16.0
 
 build_kube() {
   local out="$cache/kube-$KUBE_VERSION"
@@ -116,6 +122,27 @@ build_trivy() {  # Trivy v0.74 uses encoding/json/v2: it only compiles with GOEX
     "-X github.com/aquasecurity/trivy/pkg/version/app.ver=${TRIVY_VERSION#v}"
 }
 
+build_statsd_exporter() {
+  build_install statsd-exporter github.com/prometheus/statsd_exporter "$STATSD_EXPORTER_VERSION" \
+    "-X github.com/prometheus/common/version.Version=${STATSD_EXPORTER_VERSION#v}"
+}
+# prometheus + promtool from one module: -tags remove_all_sd drops every service-discovery plugin (the cloud SDKs;
+# our Prometheus scrapes static targets), and without the builtinassets tag no web UI is embedded (the HTTP API,
+# all we use, is unaffected). Cached as prometheus-<v> and promtool-<v>.
+build_prometheus() {
+  local v="$PROMETHEUS_VERSION" p=github.com/prometheus/prometheus
+  [ -x "$cache/prometheus-$v" ] && [ -x "$cache/promtool-$v" ] && return 0
+  echo "[build-go] building prometheus + promtool $v (-tags remove_all_sd, no UI assets) ..." >&2
+  local gobin started=$SECONDS ld="-s -w -X github.com/prometheus/common/version.Version=$PROMETHEUS_APP_VERSION"
+  gobin="$(mktemp -d)"
+  heartbeat_start "building prometheus $v"
+  GOBIN="$gobin" go install -tags remove_all_sd -ldflags "$ld" "$p/cmd/prometheus@$v" "$p/cmd/promtool@$v"
+  heartbeat_stop
+  mv "$gobin/prometheus" "$cache/prometheus-$v.tmp" && mv "$cache/prometheus-$v.tmp" "$cache/prometheus-$v"
+  mv "$gobin/promtool" "$cache/promtool-$v.tmp" && mv "$cache/promtool-$v.tmp" "$cache/promtool-$v"; rmdir "$gobin"
+  echo "[build-go] built prometheus + promtool $v in $((SECONDS - started)) s" >&2
+}
+
 what="${1:-all}"
 case "$what" in
   kube) build_kube ;;
@@ -127,6 +154,8 @@ case "$what" in
   kube-score) build_kube_score ;;
   trivy) build_trivy ;;
   scanners) build_kube_score; build_trivy ;;
+  statsd-exporter) build_statsd_exporter ;;
+  prometheus) build_prometheus ;;
   all) build_kube; build_wrapper etcd etcd "$ETCD_VERSION"; build_wrapper coredns coredns "$COREDNS_VERSION"
        build_kube_router ;;
   *) echo "unknown target: $what" >&2; exit 2 ;;

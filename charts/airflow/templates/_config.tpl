@@ -171,6 +171,7 @@ kubernetes_executor:
   {{- with $v.kubernetesExecutor.multiNamespaces }}
   multi_namespace_mode_namespace_list: {{ join "," . | quote }}
   {{- end }}
+{{- include "airflow.metrics.config" (dict "context" $root) }}
 {{- end -}}
 
 {{/*

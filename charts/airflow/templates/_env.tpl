@@ -21,6 +21,7 @@ Params:
 - name: AWS_ENDPOINT_URL_S3
   value: {{ $root.Values.logs.remote.endpointUrl | quote }}
 {{- end }}
+{{- include "airflow.metrics.env" (dict "context" $root) }}
 {{- with $root.Values.extraEnv }}
 {{ toYaml . }}
 {{- end }}

@@ -255,9 +255,42 @@ def build_fake_gcs_server(ctx: BuildContext) -> list[Layer]:
                                 created_by=f"go install github.com/fsouza/fake-gcs-server@{version}")]
 
 
+def _build_go_sh(ctx: BuildContext, target: str, *names: str) -> list[Path]:
+    """Binaries <AIRKUBE_CACHE>/bin/<name>-<version> made (once, cached) by `scripts/build-go.sh <target>`."""
+    version = next(iter(ctx.spec.versions.values()))
+    cache_root = Path(os.environ.get("AIRKUBE_CACHE", Path.home() / ".cache" / "airkube"))
+    paths = [cache_root / "bin" / f"{name}-{version}" for name in names]
+    if not all(p.is_file() for p in paths):
+        ensure_host_tools({"go": "golang-go"}, ctx.log)
+        ctx.log(f"building {target} {version} (scripts/build-go.sh {target}; minutes on a busy machine)")
+        env = {**os.environ, "GOFLAGS": os.environ.get("GOFLAGS", "-buildvcs=false -p=1")}
+        run_logged(["bash", str(ctx.repo / "scripts" / "build-go.sh"), target], ctx.logfile, env=env)
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise RuntimeError(f"scripts/build-go.sh {target} did not produce {', '.join(missing)}")
+    return paths
+
+
+def build_statsd_exporter(ctx: BuildContext) -> list[Layer]:
+    (binary,) = _build_go_sh(ctx, "statsd-exporter", "statsd-exporter")
+    entries = [FileEntry("bin/statsd_exporter", source=binary, mode=0o755),
+               FileEntry("etc/passwd", data=PASSWD_MIN.encode()), FileEntry("etc/group", data=GROUP_MIN.encode()),
+               FileEntry("tmp", kind="dir", mode=0o1777)]
+    return [ctx.store.put_layer(file_members(entries), created_by=f"COPY {binary.name} /bin/statsd_exporter")]
+
+
+def build_prometheus(ctx: BuildContext) -> list[Layer]:
+    # promtool is built alongside (the dashboard test parses PromQL with it) but stays out of the image
+    prometheus, _promtool = _build_go_sh(ctx, "prometheus", "prometheus", "promtool")
+    entries = [FileEntry("bin/prometheus", source=prometheus, mode=0o755),
+               FileEntry("etc/passwd", data=PASSWD_MIN.encode()), FileEntry("etc/group", data=GROUP_MIN.encode()),
+               FileEntry("prometheus", kind="dir", mode=0o777), FileEntry("tmp", kind="dir", mode=0o1777)]
+    return [ctx.store.put_layer(file_members(entries), created_by=f"COPY {prometheus.name} /bin/prometheus")]
+
+
 BUILDERS: dict[str, Callable[[BuildContext], list[Layer]]] = {
     f.__name__: f for f in (build_pause, build_coredns, build_bash, build_git_sync, build_postgres, build_airflow,
-                            build_minio, build_fake_gcs_server)
+                            build_minio, build_fake_gcs_server, build_statsd_exporter, build_prometheus)
 }
 
 

@@ -33,6 +33,9 @@ AIRFLOW_GOOGLE_GCS_DEPS = (
 )
 
 FAKE_GCS_VERSION = "v1.56.1"
+# The metrics stack: binaries from scripts/build-go.sh statsd-exporter / prometheus (same versions there)
+STATSD_EXPORTER_VERSION = "v0.31.0"
+PROMETHEUS_VERSION = "v0.316.0"  # Go module version of Prometheus 3.16.0
 MINIO_VERSION = "v0.0.0-20260212201848-7aac2a2c5b7c"  # github.com/minio/minio has no semver tags
 
 
@@ -125,6 +128,24 @@ def _specs() -> dict[str, ImageSpec]:
             versions={"git-sync-compat": "v4.4.2"},
             config=ImageConfig(entrypoint=["/git-sync"], env={"PATH": STD_PATH, "HOME": "/tmp"},
                                user="65533:65533"),
+        ),
+        ImageSpec(
+            name="statsd-exporter", ref=f"{REGISTRY}/statsd-exporter:{STATSD_EXPORTER_VERSION}",
+            description="prometheus/statsd_exporter static binary (scripts/build-go.sh statsd-exporter): the chart's "
+                        "metrics.enabled exporter",
+            builder="build_statsd_exporter", inputs=("scripts/build-go.sh",), default=False,
+            versions={"statsd-exporter": STATSD_EXPORTER_VERSION},
+            config=ImageConfig(entrypoint=["/bin/statsd_exporter"], exposed_ports=["9102/tcp", "9125/udp"],
+                               env={"PATH": STD_PATH}, user="65534:65534"),
+        ),
+        ImageSpec(
+            name="prometheus", ref=f"{REGISTRY}/prometheus:{PROMETHEUS_VERSION}",
+            description="Prometheus 3.16 (scripts/build-go.sh prometheus: no SD plugins, no UI assets) for the "
+                        "metrics e2e test",
+            builder="build_prometheus", inputs=("scripts/build-go.sh",), default=False,
+            versions={"prometheus": PROMETHEUS_VERSION},
+            config=ImageConfig(entrypoint=["/bin/prometheus"], exposed_ports=["9090/tcp"],
+                               env={"PATH": STD_PATH}, user="65534:65534", workdir="/prometheus"),
         ),
         ImageSpec(
             name="fake-gcs-server", ref=f"{REGISTRY}/fake-gcs-server:{FAKE_GCS_VERSION}",
