@@ -57,10 +57,6 @@ RESOURCES = {
 }
 SECNAME = {"type": "string", "pattern": r"^$|^[a-z0-9{]([-a-z0-9.{}\[\] |\"$_]*[a-z0-9}])?$"}
 ABS_PATH = {"type": "string", "pattern": "^/"}
-# metrics: a Prometheus duration (30s, 1m30s, 0s), a StatsD/OTel prefix that is also a Prometheus name prefix
-DURATION = {"type": "string", "pattern": r"^([0-9]+(ms|s|m|h|d|w|y))+$"}
-METRIC_PREFIX = {"type": "string", "pattern": r"^[a-zA-Z_][a-zA-Z0-9_]*$"}
-HTTP_URL = {"type": "string", "pattern": r"^$|^https?://[^/?#]+"}
 
 
 # An image tag is a string: a YAML number would be read as one (`3.10` becomes 3.1), so numbers are refused.
@@ -105,6 +101,15 @@ POD_TEMPLATE = {"oneOf": [
 ]}
 
 
+# a CronJob schedule: five fields (minute hour day-of-month month day-of-week) or a @macro
+CRON = {"type": "string", "pattern": r"^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|(\S+\s+){4}\S+)$"}
+# the tables `airflow db clean --tables` accepts (Airflow 3.3.2, `airflow db clean --help`)
+DB_CLEAN_TABLES = ["_xcom_archive", "asset_event", "callback", "celery_taskmeta", "celery_tasksetmeta",
+                   "connection_test_request", "dag", "dag_run", "dag_version", "deadline", "import_error", "job", "log",
+                   "partitioned_asset_key_log", "revoked_token", "task_instance", "task_instance_history",
+                   "task_reschedule", "task_state_store", "trigger", "xcom"]
+
+
 def pdb():
     return obj({"enabled": B, "minAvailable": INT_OR_PERCENT, "maxUnavailable": INT_OR_PERCENT})
 
@@ -134,7 +139,7 @@ SCHEMA_PROPS = {
     "commonLabels": STRMAP,
     "partOf": S,
     "imagePullSecrets": {"type": "array", "items": {"type": "object", "required": ["name"]}},
-    "images": obj({"airflow": image(), "gitSync": image(), "statsdExporter": image()}),
+    "images": obj({"airflow": image(), "gitSync": image()}),
     "executor": {"type": "string", "enum": ["KubernetesExecutor"]},
     "config": {"type": "object", "additionalProperties": {"type": ["object", "null"]}},
     "extraEnv": ENVLIST,
@@ -162,7 +167,8 @@ SCHEMA_PROPS = {
         "type": "object",
         "properties": {
             "enabled": B, "fullnameOverride": S,
-            "image": {"type": "object", "properties": {"repository": S, "tag": {"type": "string"}, "pullPolicy": PULL}},
+            "image": {"type": "object", "properties": {"repository": S, "tag": {"type": "string"}, "digest": DIGEST,
+                                                      "pullPolicy": PULL}},
             "auth": {"type": "object", "properties": {"username": {"type": "string", "minLength": 1},
                                                       "database": {"type": "string", "minLength": 1},
                                                       "existingSecret": S, "passwordKey": {"type": "string", "minLength": 1}}},
@@ -237,6 +243,13 @@ SCHEMA_PROPS = {
             "endpointUrl": {"type": "string", "pattern": r"^$|^https?://"}, "deleteLocalCopy": B,
         }),
     }),
+    "cleanup": obj({
+        "database": obj({"enabled": B, "schedule": CRON, "retentionDays": INT1, "skipArchive": B,
+                         "tables": {"type": "array", "uniqueItems": True, "items": {"type": "string", "enum": DB_CLEAN_TABLES}}}),
+        "logs": obj({"enabled": B, "schedule": CRON, "retentionDays": INT1}),
+        "activeDeadlineSeconds": INT1, "resources": RESOURCES, "serviceAccount": service_account(),
+        "nodeSelector": STRMAP, "affinity": MAP, "tolerations": LIST,
+    }),
     "networkPolicies": obj({
         "enabled": B, "apiServerIngressFrom": LIST,
         "egressPorts": {"type": "array", "items": PORT}, "workerEgressPorts": {"type": "array", "items": PORT},
@@ -251,25 +264,6 @@ SCHEMA_PROPS = {
         "enabled": B, "parentRefs": {"type": "array", "items": {"type": "object", "required": ["name"]}},
         "hostnames": {"type": "array", "items": {"type": "string", "pattern": r"^(\*\.)?[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"}},
         "path": SUBPATH, "annotations": STRMAP,
-    }),
-    "metrics": obj({
-        "enabled": B, "prefix": METRIC_PREFIX,
-        "statsdExporter": obj({
-            "replicas": INT0, "resources": RESOURCES,
-            "extraMappings": {"type": "array", "items": {"type": "object", "required": ["match"]}},
-            "ttl": DURATION, "securityContexts": security_contexts(), "nodeSelector": STRMAP, "affinity": MAP,
-            "tolerations": LIST, "labels": STRMAP, "podAnnotations": STRMAP,
-        }),
-        "service": obj({"port": PORT, "statsdPort": PORT, "annotations": STRMAP}),
-        "scrapeFrom": LIST,
-        "serviceMonitor": obj({"enabled": B, "force": B, "interval": DURATION, "scrapeTimeout": DURATION,
-                               "labels": STRMAP}),
-        "dashboard": obj({"enabled": B, "labels": STRMAP, "annotations": STRMAP}),
-        "otel": obj({
-            "enabled": B, "endpoint": HTTP_URL, "prefix": METRIC_PREFIX,
-            "serviceName": {"type": "string", "minLength": 1}, "intervalMilliseconds": INT1,
-            "traces": obj({"enabled": B, "endpoint": HTTP_URL}),
-        }),
     }),
     "extraObjects": {"type": "array", "items": {"type": ["object", "string"]}},
     "tests": obj({"enabled": B, "resources": RESOURCES}),

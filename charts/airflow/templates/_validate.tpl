@@ -49,6 +49,7 @@ Params:
 {{- $messages = append $messages (include "airflow.validateValues.ingress-httproute-same-path" .) -}}
 {{- $messages = append $messages (include "airflow.validateValues.ingress-httproute-two-base-paths" .) -}}
 {{- $messages = append $messages (include "airflow.validateValues.httproute-parent-required" .) -}}
+{{- $messages = append $messages (include "airflow.validateValues.cleanup-logs-needs-pvc" .) -}}
 {{- $messages = without $messages "" -}}
 {{- if $messages -}}
 {{- printf "\nVALUES VALIDATION:\n%s" (join "\n" $messages) | fail -}}
@@ -580,5 +581,20 @@ Params:
 {{- $v := .context.Values -}}
 {{- if and $v.httpRoute.enabled (empty $v.httpRoute.parentRefs) -}}
 {{- include "airflow.validateValues.message" (dict "id" "httproute-parent-required" "context" .context) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Rule cleanup-logs-needs-pvc: prints its message (rules.yaml) when the values break it.
+Keys: cleanup.logs.enabled, logs.persistence.enabled
+Usage:
+  {{ include "airflow.validateValues.cleanup-logs-needs-pvc" (dict "context" $) }}
+Params:
+  - context - Dict - Required. The root context ($).
+*/}}
+{{- define "airflow.validateValues.cleanup-logs-needs-pvc" -}}
+{{- $v := .context.Values -}}
+{{- if and $v.cleanup.logs.enabled (not $v.logs.persistence.enabled) -}}
+{{- include "airflow.validateValues.message" (dict "id" "cleanup-logs-needs-pvc" "context" .context) -}}
 {{- end -}}
 {{- end -}}

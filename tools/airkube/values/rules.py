@@ -131,6 +131,7 @@ CONDITIONS: dict[str, Condition] = {
     "ingress-httproute-two-base-paths": lambda v: _both_exposed(v) and bool(_sub_path(get(v, "ingress.path")))
     and bool(_sub_path(get(v, "httpRoute.path"))) and _sub_path(get(v, "ingress.path")) != _sub_path(get(v, "httpRoute.path")),
     "httproute-parent-required": lambda v: bool(get(v, "httpRoute.enabled")) and not get(v, "httpRoute.parentRefs"),
+    "cleanup-logs-needs-pvc": lambda v: bool(get(v, "cleanup.logs.enabled")) and not get(v, "logs.persistence.enabled"),
 }
 
 
