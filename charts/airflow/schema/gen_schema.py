@@ -57,6 +57,10 @@ RESOURCES = {
 }
 SECNAME = {"type": "string", "pattern": r"^$|^[a-z0-9{]([-a-z0-9.{}\[\] |\"$_]*[a-z0-9}])?$"}
 ABS_PATH = {"type": "string", "pattern": "^/"}
+# metrics: a Prometheus duration (30s, 1m30s, 0s), a StatsD/OTel prefix that is also a Prometheus name prefix
+DURATION = {"type": "string", "pattern": r"^([0-9]+(ms|s|m|h|d|w|y))+$"}
+METRIC_PREFIX = {"type": "string", "pattern": r"^[a-zA-Z_][a-zA-Z0-9_]*$"}
+HTTP_URL = {"type": "string", "pattern": r"^$|^https?://[^/?#]+"}
 
 
 # An image tag is a string: a YAML number would be read as one (`3.10` becomes 3.1), so numbers are refused.
@@ -139,7 +143,7 @@ SCHEMA_PROPS = {
     "commonLabels": STRMAP,
     "partOf": S,
     "imagePullSecrets": {"type": "array", "items": {"type": "object", "required": ["name"]}},
-    "images": obj({"airflow": image(), "gitSync": image()}),
+    "images": obj({"airflow": image(), "gitSync": image(), "statsdExporter": image()}),
     "executor": {"type": "string", "enum": ["KubernetesExecutor"]},
     "config": {"type": "object", "additionalProperties": {"type": ["object", "null"]}},
     "extraEnv": ENVLIST,
@@ -264,6 +268,25 @@ SCHEMA_PROPS = {
         "enabled": B, "parentRefs": {"type": "array", "items": {"type": "object", "required": ["name"]}},
         "hostnames": {"type": "array", "items": {"type": "string", "pattern": r"^(\*\.)?[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"}},
         "path": SUBPATH, "annotations": STRMAP,
+    }),
+    "metrics": obj({
+        "enabled": B, "prefix": METRIC_PREFIX,
+        "statsdExporter": obj({
+            "replicas": INT0, "resources": RESOURCES,
+            "extraMappings": {"type": "array", "items": {"type": "object", "required": ["match"]}},
+            "ttl": DURATION, "securityContexts": security_contexts(), "nodeSelector": STRMAP, "affinity": MAP,
+            "tolerations": LIST, "labels": STRMAP, "podAnnotations": STRMAP,
+        }),
+        "service": obj({"port": PORT, "statsdPort": PORT, "annotations": STRMAP}),
+        "scrapeFrom": LIST,
+        "serviceMonitor": obj({"enabled": B, "force": B, "interval": DURATION, "scrapeTimeout": DURATION,
+                               "labels": STRMAP}),
+        "dashboard": obj({"enabled": B, "labels": STRMAP, "annotations": STRMAP}),
+        "otel": obj({
+            "enabled": B, "endpoint": HTTP_URL, "prefix": METRIC_PREFIX,
+            "serviceName": {"type": "string", "minLength": 1}, "intervalMilliseconds": INT1,
+            "traces": obj({"enabled": B, "endpoint": HTTP_URL}),
+        }),
     }),
     "extraObjects": {"type": "array", "items": {"type": ["object", "string"]}},
     "tests": obj({"enabled": B, "resources": RESOURCES}),
