@@ -312,3 +312,141 @@ def test_bad_metrics_values(helm, tmp_path: Path, case_id: str, values: dict, ke
     checked = _airkube("values", "validate", str(path))
     output = " ".join((checked.stdout + checked.stderr).split())
     assert checked.returncode == 1 and names_key(output, key), output
+
+
+# --- ServiceMonitor ------------------------------------------------------------------------------------------------
+
+SM_API = ("--api-versions", "monitoring.coreos.com/v1/ServiceMonitor")
+
+
+def test_servicemonitor_fails_without_the_api(helm) -> None:
+    err = helm.template_error(values={"metrics": {"enabled": True, "serviceMonitor": {"enabled": True}}})
+    assert "metrics.serviceMonitor.enabled is true but the cluster does not serve monitoring.coreos.com/v1" in err
+    assert "metrics.serviceMonitor.force=true" in err
+
+
+@pytest.mark.parametrize("how", ["api-present", "forced"])
+def test_servicemonitor_renders(helm, how: str) -> None:
+    sm_values = {"enabled": True, "labels": {"release": "kube-prometheus"}, "force": how == "forced"}
+    r = helm.template(values={"metrics": {"enabled": True, "serviceMonitor": sm_values}},
+                      extra=SM_API if how == "api-present" else ())
+    sm = r.get("ServiceMonitor", NAME)
+    assert sm["apiVersion"] == "monitoring.coreos.com/v1"
+    assert sm["metadata"]["labels"]["release"] == "kube-prometheus"
+    assert sm["spec"]["selector"]["matchLabels"] == r.get("Service", NAME)["spec"]["selector"]
+    (ep,) = sm["spec"]["endpoints"]
+    assert ep["port"] == "http-metrics" and ep["interval"] == "30s" and ep["scrapeTimeout"] == "10s"
+    assert sm["spec"]["namespaceSelector"] == {"matchNames": ["airflow"]}
+
+
+def test_no_servicemonitor_by_default(helm) -> None:
+    r = helm.template(values=ON, extra=SM_API)
+    assert not r.all("ServiceMonitor")
+
+
+# --- OpenTelemetry -------------------------------------------------------------------------------------------------
+
+OTEL_URL = "http://prometheus.monitoring.svc:9090/api/v1/otlp/v1/metrics"
+OTEL = {"metrics": {"otel": {"enabled": True, "endpoint": OTEL_URL, "intervalMilliseconds": 5000,
+                             "traces": {"enabled": True, "endpoint": "https://collector:4318/v1/traces"}}},
+        "networkPolicies": {"enabled": True}}
+
+
+@pytest.fixture(scope="module")
+def otel(helm) -> Rendered:
+    return helm.template(values=OTEL)
+
+
+def test_otel_config_and_env_everywhere(otel: Rendered) -> None:
+    cfg = _cfg(otel)
+    assert cfg["metrics"] == {"otel_on": "True", "otel_prefix": "airflow"} and cfg["traces"] == {"otel_on": "True"}
+    assert not [d for d in otel.docs if "statsd" in d["metadata"]["name"]]
+    containers = [c for d in otel.all("Deployment") for c in d["spec"]["template"]["spec"]["containers"]
+                  if c["image"].startswith(("apache/airflow", "airkube.local/airflow"))]
+    containers.append(next(c for c in otel.pod_template()["spec"]["containers"] if c["name"] == "base"))
+    assert len(containers) >= 5
+    for c in containers:
+        env = {e["name"]: e.get("value") for e in c["env"]}
+        assert env["OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"] == OTEL_URL, c["name"]
+        assert env["OTEL_EXPORTER_OTLP_METRICS_PROTOCOL"] == "http/protobuf"
+        assert env["OTEL_METRIC_EXPORT_INTERVAL"] == "5000" and env["OTEL_SERVICE_NAME"] == "airflow"
+        assert env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] == "https://collector:4318/v1/traces"
+
+
+def test_otel_egress_ports(otel: Rendered) -> None:
+    (egress,) = [d for d in otel.all("NetworkPolicy") if d["metadata"]["name"] == "airflow-metrics-egress"]
+    assert egress["spec"]["egress"] == [{"ports": [{"port": 9090, "protocol": "TCP"}, {"port": 4318, "protocol": "TCP"}]}]
+
+
+def test_airflow_reads_the_otel_config(otel: Rendered, tmp_path: Path) -> None:
+    """Airflow picks its OTel logger and the SDK endpoint the chart sets (a fresh interpreter, the pod's env)."""
+    cfg = tmp_path / "airflow.cfg"
+    cfg.write_text(otel.airflow_cfg())
+    pod_env = {e["name"]: e["value"] for e in otel.deployment("scheduler")["spec"]["template"]["spec"]["containers"][0]["env"]
+               if e["name"].startswith("OTEL_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "OTEL_"))}
+    env.update(pod_env, AIRFLOW_HOME=str(tmp_path), AIRFLOW_CONFIG=str(cfg),
+               AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{tmp_path}/a.db")
+    probe = ("import json\nfrom airflow.configuration import conf\n"
+             "from airflow.observability.metrics.stats_utils import get_stats_factory\n"
+             "from airflow._shared.observability.otel_env_config import load_otel_env_config, OtelDataType\n"
+             "f = get_stats_factory(); c = load_otel_env_config(OtelDataType.METRICS)\n"
+             "print('RESULT', json.dumps({'factory': f.__module__, 'endpoint': c.type_specific_endpoint, 'interval': c.interval_ms,"
+             " 'traces': conf.getboolean('traces', 'otel_on')}))\n")
+    out = subprocess.run([PY, "-c", probe], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    got = json.loads(next(ln for ln in out.stdout.splitlines() if ln.startswith("RESULT "))[7:])
+    assert got == {"factory": "airflow.observability.metrics.otel_logger", "endpoint": OTEL_URL, "interval": 5000.0,
+                   "traces": True}
+
+
+def test_statsd_and_otel_together_refused(helm) -> None:
+    err = helm.template_error(values={"metrics": {"enabled": True, "otel": {"enabled": True, "endpoint": OTEL_URL}}})
+    assert "StatsD would silently win" in err and "metrics.otel.enabled" in err
+
+
+# --- Grafana dashboard -----------------------------------------------------------------------------------------
+
+DASHBOARD = ROOT / "charts/airflow/files/grafana-dashboard.json"
+
+
+def dashboard_exprs(text: str | None = None) -> list[tuple[str, str]]:
+    data = json.loads(text if text is not None else DASHBOARD.read_text())
+    return [(p["title"], t["expr"]) for p in data["panels"] for t in p["targets"]]
+
+
+def test_dashboard_configmap(helm) -> None:
+    r = helm.template(values={"metrics": {"enabled": True, "prefix": "af", "dashboard": {"enabled": True,
+                                                                                        "annotations": {"grafana_folder": "Airflow"}}}})
+    cm = r.get("ConfigMap", "airflow-grafana-dashboard")
+    assert cm["metadata"]["labels"]["grafana_dashboard"] == "1"
+    assert cm["metadata"]["annotations"] == {"grafana_folder": "Airflow"}
+    exprs = dashboard_exprs(cm["data"]["airflow-dashboard.json"])
+    assert exprs and all("airflow_" not in e and "af_" in e for _, e in exprs)
+    assert not helm.template(values=ON).find("ConfigMap", "airflow-grafana-dashboard")  # opt-in
+
+
+def test_dashboard_panels_cover_the_issue() -> None:
+    titles = " | ".join(t for t, _ in dashboard_exprs()).lower()
+    for want in ("tasks started, finished and failed", "queued → running", "scheduler loop", "parse time",
+                 "import errors", "pool slots"):
+        assert want in titles, want
+
+
+def test_dashboard_promql_parses_with_promtool(tmp_path: Path) -> None:
+    """Every panel query through Prometheus's own parser: promtool checks a rules file with one recording rule per
+    query (a broken query fails the check naming it)."""
+    if not PROMTOOL_BIN.exists():
+        pytest.skip(f"{PROMTOOL_BIN} not built: run `scripts/build-go.sh prometheus`")
+    exprs = dashboard_exprs()
+    rules = {"groups": [{"name": "dashboard", "rules": [{"record": f"dashboard:q{i}", "expr": e}
+                                                        for i, (_, e) in enumerate(exprs)]}]}
+    path = tmp_path / "rules.yaml"
+    path.write_text(yaml.safe_dump(rules))
+    res = subprocess.run([str(PROMTOOL_BIN), "check", "rules", str(path)], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert f"SUCCESS: {len(exprs)} rules found" in res.stdout
+    # the check can fail: a broken query is refused
+    path.write_text(yaml.safe_dump({"groups": [{"name": "x", "rules": [{"record": "r", "expr": "sum(rate(x[5m])"}]}]}))
+    bad = subprocess.run([str(PROMTOOL_BIN), "check", "rules", str(path)], capture_output=True, text=True, timeout=60)
+    assert bad.returncode != 0

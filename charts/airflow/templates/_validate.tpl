@@ -36,6 +36,11 @@ Params:
 {{- $messages = append $messages (include "airflow.validateValues.config-kubernetes-section" .) -}}
 {{- $messages = append $messages (include "airflow.validateValues.auth-users-required" .) -}}
 {{- $messages = append $messages (include "airflow.validateValues.auth-users-unique" .) -}}
+{{- $messages = append $messages (include "airflow.validateValues.metrics-statsd-and-otel" .) -}}
+{{- $messages = append $messages (include "airflow.validateValues.metrics-otel-endpoint-required" .) -}}
+{{- $messages = append $messages (include "airflow.validateValues.metrics-otel-traces-endpoint-required" .) -}}
+{{- $messages = append $messages (include "airflow.validateValues.metrics-servicemonitor-needs-exporter" .) -}}
+{{- $messages = append $messages (include "airflow.validateValues.metrics-dashboard-needs-exporter" .) -}}
 {{- $messages = append $messages (include "airflow.validateValues.hpa-replicas-conflict" .) -}}
 {{- $messages = append $messages (include "airflow.validateValues.hpa-min-above-max" .) -}}
 {{- $messages = append $messages (include "airflow.validateValues.pdb-min-available-api-server" .) -}}
@@ -371,6 +376,81 @@ Params:
 {{- $names := regexFindAll "\"username\":\"[^\"]*\"" (toJson $v.auth.users) -1 -}}
 {{- if ne (len $names) (len (uniq $names)) -}}
 {{- include "airflow.validateValues.message" (dict "id" "auth-users-unique" "context" .context) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Rule metrics-statsd-and-otel: prints its message (rules.yaml) when the values break it.
+Keys: metrics.enabled, metrics.otel.enabled
+Usage:
+  {{ include "airflow.validateValues.metrics-statsd-and-otel" (dict "context" $) }}
+Params:
+  - context - Dict - Required. The root context ($).
+*/}}
+{{- define "airflow.validateValues.metrics-statsd-and-otel" -}}
+{{- $v := .context.Values -}}
+{{- if and $v.metrics.enabled $v.metrics.otel.enabled -}}
+{{- include "airflow.validateValues.message" (dict "id" "metrics-statsd-and-otel" "context" .context) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Rule metrics-otel-endpoint-required: prints its message (rules.yaml) when the values break it.
+Keys: metrics.otel.enabled, metrics.otel.endpoint
+Usage:
+  {{ include "airflow.validateValues.metrics-otel-endpoint-required" (dict "context" $) }}
+Params:
+  - context - Dict - Required. The root context ($).
+*/}}
+{{- define "airflow.validateValues.metrics-otel-endpoint-required" -}}
+{{- $v := .context.Values -}}
+{{- if and $v.metrics.otel.enabled (not $v.metrics.otel.endpoint) -}}
+{{- include "airflow.validateValues.message" (dict "id" "metrics-otel-endpoint-required" "context" .context) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Rule metrics-otel-traces-endpoint-required: prints its message (rules.yaml) when the values break it.
+Keys: metrics.otel.traces.enabled, metrics.otel.traces.endpoint
+Usage:
+  {{ include "airflow.validateValues.metrics-otel-traces-endpoint-required" (dict "context" $) }}
+Params:
+  - context - Dict - Required. The root context ($).
+*/}}
+{{- define "airflow.validateValues.metrics-otel-traces-endpoint-required" -}}
+{{- $v := .context.Values -}}
+{{- if and $v.metrics.otel.traces.enabled (not $v.metrics.otel.traces.endpoint) -}}
+{{- include "airflow.validateValues.message" (dict "id" "metrics-otel-traces-endpoint-required" "context" .context) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Rule metrics-servicemonitor-needs-exporter: prints its message (rules.yaml) when the values break it.
+Keys: metrics.serviceMonitor.enabled, metrics.enabled
+Usage:
+  {{ include "airflow.validateValues.metrics-servicemonitor-needs-exporter" (dict "context" $) }}
+Params:
+  - context - Dict - Required. The root context ($).
+*/}}
+{{- define "airflow.validateValues.metrics-servicemonitor-needs-exporter" -}}
+{{- $v := .context.Values -}}
+{{- if and $v.metrics.serviceMonitor.enabled (not $v.metrics.enabled) -}}
+{{- include "airflow.validateValues.message" (dict "id" "metrics-servicemonitor-needs-exporter" "context" .context) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Rule metrics-dashboard-needs-exporter: prints its message (rules.yaml) when the values break it.
+Keys: metrics.dashboard.enabled, metrics.enabled
+Usage:
+  {{ include "airflow.validateValues.metrics-dashboard-needs-exporter" (dict "context" $) }}
+Params:
+  - context - Dict - Required. The root context ($).
+*/}}
+{{- define "airflow.validateValues.metrics-dashboard-needs-exporter" -}}
+{{- $v := .context.Values -}}
+{{- if and $v.metrics.dashboard.enabled (not $v.metrics.enabled) -}}
+{{- include "airflow.validateValues.message" (dict "id" "metrics-dashboard-needs-exporter" "context" .context) -}}
 {{- end -}}
 {{- end -}}
 

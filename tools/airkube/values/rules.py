@@ -120,6 +120,13 @@ CONDITIONS: dict[str, Condition] = {
     "config-kubernetes-section": lambda v: "kubernetes" in _mapping(get(v, "config")),
     "auth-users-required": lambda v: not get(v, "auth.users"),
     "auth-users-unique": lambda v: len(_usernames(v)) != len({repr(n) for n in _usernames(v)}),
+    "metrics-statsd-and-otel": lambda v: bool(get(v, "metrics.enabled") and get(v, "metrics.otel.enabled")),
+    "metrics-otel-endpoint-required": lambda v: bool(get(v, "metrics.otel.enabled")) and not get(v, "metrics.otel.endpoint"),
+    "metrics-otel-traces-endpoint-required": lambda v: bool(get(v, "metrics.otel.traces.enabled"))
+    and not get(v, "metrics.otel.traces.endpoint"),
+    "metrics-servicemonitor-needs-exporter": lambda v: bool(get(v, "metrics.serviceMonitor.enabled"))
+    and not get(v, "metrics.enabled"),
+    "metrics-dashboard-needs-exporter": lambda v: bool(get(v, "metrics.dashboard.enabled")) and not get(v, "metrics.enabled"),
     "hpa-replicas-conflict": lambda v: bool(get(v, "apiServer.autoscaling.enabled")) and str(get(v, "apiServer.replicas")) != "1",
     "hpa-min-above-max": lambda v: bool(get(v, "apiServer.autoscaling.enabled"))
     and int(get(v, "apiServer.autoscaling.minReplicas") or 0) > int(get(v, "apiServer.autoscaling.maxReplicas") or 0),
