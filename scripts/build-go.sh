@@ -6,6 +6,7 @@
 # statsd-exporter: the chart's metrics.enabled exporter (image airkube.local/statsd-exporter). prometheus (+ promtool):
 # the metrics e2e test's Prometheus and the dashboard test's PromQL parser; built on demand (~6 min cold, 2 cores).
 # kube-score, trivy: the manifest scanners of `make test` (tests/charts/test_scanners.py).
+# traefik: the ingress controller + Gateway API implementation of tests/e2e/test_ingress_browser.py (never in the chart).
 # (git-sync: k8s.io/git-sync is refused by the Go proxy (403); the image ships scripts/images/git-sync instead.)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -47,6 +48,7 @@ COREDNS_VERSION=v1.14.7
 KUBE_ROUTER_VERSION=v2.1.0
 KUBE_SCORE_VERSION=v1.20.0
 TRIVY_VERSION=v0.74.0
+TRAEFIK_VERSION=v3.7.13
 STATSD_EXPORTER_VERSION=v0.31.0
 PROMETHEUS_VERSION=v0.316.0  # the Go module version of Prometheus 3.16.0
 PROMETHEUS_APP_VERSION=3.16.0
@@ -143,6 +145,38 @@ build_prometheus() {
   echo "[build-go] built prometheus + promtool $v in $((SECONDS - started)) s" >&2
 }
 
+# Traefik from its module zip: its go.mod replaces github.com/traefik/traefik/dynamic/ext with ./pkg/config/dynamic/ext,
+# a nested module the zip leaves out, so the source is copied to a scratch dir, scripts/build/traefik-ext put there
+# (plus nodns.go in place of lego's DNS-01 provider registry, see there), and ./cmd/traefik built in place (no `go install`, no wrapper main). The web UI is not in the module
+# (webui/static holds a placeholder only): the binary runs with the dashboard off.
+build_traefik() {
+  local out="$cache/traefik-$TRAEFIK_VERSION"
+  [ -x "$out" ] && return 0
+  local mod="github.com/traefik/traefik/v3" dir src started=$SECONDS
+  echo "[build-go] building traefik $TRAEFIK_VERSION (from the $mod module zip) ..." >&2
+  dir="$(go mod download -json "$mod@$TRAEFIK_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  [ -d "$dir" ] || { echo "go mod download $mod@$TRAEFIK_VERSION gave no source dir" >&2; return 1; }
+  src="$(mktemp -d)"
+  cp -r "$dir/." "$src/" && chmod -R u+w "$src"
+  mkdir -p "$src/pkg/config/dynamic/ext" "$src/pkg/provider/acme/nodns"
+  cp "$here/build/traefik-ext/go.mod" "$here/build/traefik-ext/ext.go" "$src/pkg/config/dynamic/ext/"
+  # lego's providers/dns links every DNS-01 provider; the proxy refuses a dozen of their SDKs (403): no DNS-01
+  cp "$here/build/traefik-ext/nodns.go" "$src/pkg/provider/acme/nodns/"
+  sed -i 's#"github.com/go-acme/lego/v5/providers/dns"#dns "github.com/traefik/traefik/v3/pkg/provider/acme/nodns"#' \
+    "$src/pkg/provider/acme/provider.go"
+  # Traefik's fork github.com/containous/go-http-auth is refused by the proxy too (403): upstream v0.4.0 has the
+  # same API (basic/digest auth middlewares compile and run on it)
+  (cd "$src" && go mod edit -replace github.com/abbot/go-http-auth=github.com/abbot/go-http-auth@v0.4.0)
+  heartbeat_start "building traefik $TRAEFIK_VERSION"
+  local rc=0
+  (cd "$src" && GOFLAGS="$GOFLAGS -mod=mod" go build -ldflags "-s -w -X $mod/pkg/version.Version=$TRAEFIK_VERSION" -o "$out.tmp" ./cmd/traefik \
+     && mv "$out.tmp" "$out") || rc=$?
+  heartbeat_stop
+  rm -rf "$src"
+  [ "$rc" -eq 0 ] || return "$rc"
+  echo "[build-go] built traefik $TRAEFIK_VERSION in $((SECONDS - started)) s" >&2
+}
+
 what="${1:-all}"
 case "$what" in
   kube) build_kube ;;
@@ -153,6 +187,7 @@ case "$what" in
   kube-router) build_kube_router ;;
   kube-score) build_kube_score ;;
   trivy) build_trivy ;;
+  traefik) build_traefik ;;
   scanners) build_kube_score; build_trivy ;;
   statsd-exporter) build_statsd_exporter ;;
   prometheus) build_prometheus ;;

@@ -288,9 +288,18 @@ def build_prometheus(ctx: BuildContext) -> list[Layer]:
     return [ctx.store.put_layer(file_members(entries), created_by=f"COPY {prometheus.name} /bin/prometheus")]
 
 
+def build_traefik(ctx: BuildContext) -> list[Layer]:
+    (binary,) = _build_go_sh(ctx, "traefik", "traefik")
+    entries = [FileEntry("bin/traefik", source=binary, mode=0o755),
+               FileEntry("etc/passwd", data=PASSWD_MIN.encode()), FileEntry("etc/group", data=GROUP_MIN.encode()),
+               FileEntry("tmp", kind="dir", mode=0o1777)]
+    return [ctx.store.put_layer(file_members(entries), created_by=f"COPY {binary.name} /bin/traefik")]
+
+
 BUILDERS: dict[str, Callable[[BuildContext], list[Layer]]] = {
     f.__name__: f for f in (build_pause, build_coredns, build_bash, build_git_sync, build_postgres, build_airflow,
-                            build_minio, build_fake_gcs_server, build_statsd_exporter, build_prometheus)
+                            build_minio, build_fake_gcs_server, build_statsd_exporter, build_prometheus,
+                            build_traefik)
 }
 
 

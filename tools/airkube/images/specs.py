@@ -36,6 +36,7 @@ FAKE_GCS_VERSION = "v1.56.1"
 # The metrics stack: binaries from scripts/build-go.sh statsd-exporter / prometheus (same versions there)
 STATSD_EXPORTER_VERSION = "v0.31.0"
 PROMETHEUS_VERSION = "v0.316.0"  # Go module version of Prometheus 3.16.0
+TRAEFIK_VERSION = "v3.7.13"  # scripts/build-go.sh traefik (same version there)
 MINIO_VERSION = "v0.0.0-20260212201848-7aac2a2c5b7c"  # github.com/minio/minio has no semver tags
 
 
@@ -146,6 +147,15 @@ def _specs() -> dict[str, ImageSpec]:
             versions={"prometheus": PROMETHEUS_VERSION},
             config=ImageConfig(entrypoint=["/bin/prometheus"], exposed_ports=["9090/tcp"],
                                env={"PATH": STD_PATH}, user="65534:65534", workdir="/prometheus"),
+        ),
+        ImageSpec(
+            name="traefik", ref=f"{REGISTRY}/traefik:{TRAEFIK_VERSION}",
+            description="Traefik v3.7 static binary (scripts/build-go.sh traefik: no dashboard assets, no DNS-01 "
+                        "providers): ingress controller + Gateway API of tests/e2e/test_ingress_browser.py",
+            builder="build_traefik", inputs=("scripts/build-go.sh", "scripts/build/traefik-ext"), default=False,
+            versions={"traefik": TRAEFIK_VERSION},
+            config=ImageConfig(entrypoint=["/bin/traefik"], exposed_ports=["8000/tcp", "9000/tcp"],
+                               env={"PATH": STD_PATH}, user="65532:65532"),
         ),
         ImageSpec(
             name="fake-gcs-server", ref=f"{REGISTRY}/fake-gcs-server:{FAKE_GCS_VERSION}",
