@@ -234,6 +234,17 @@ SCHEMA_PROPS = {
             "sshKeySecretKey": {"type": "string", "minLength": 1}, "knownHosts": S, "resources": RESOURCES,
             "extraEnv": ENVLIST, "emptyDirSizeLimit": QUANTITY,
         }),
+        "bundles": {"type": "array", "items": obj({
+            # the name is a ConfigMap key, a file name and (uppercased, - as _) part of an env var name
+            "name": {"type": "string", "pattern": r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "maxLength": 40},
+            "kind": {"type": "string", "enum": ["git", "local"]},
+            "repo": {"type": "string", "pattern": r"^$|^(https?://|ssh://|git://|git@|file://)"},
+            "trackingRef": {"type": "string", "minLength": 1}, "subdir": S, "refreshInterval": INT1,
+            "credentialsSecret": SECNAME, "usernameKey": {"type": "string", "minLength": 1},
+            "tokenKey": {"type": "string", "minLength": 1}, "sshKeySecret": SECNAME,
+            "sshKeySecretKey": {"type": "string", "minLength": 1}, "knownHosts": S, "path": ABS_PATH,
+        }, ["name"])},
+        "bundleStorageSizeLimit": QUANTITY,
     }),
     "logs": obj({
         "mountPath": ABS_PATH, "emptyDirSizeLimit": QUANTITY,

@@ -159,6 +159,10 @@ scheduler:
   orphaned_tasks_check_interval: "60"
 dag_processor:
   refresh_interval: "60"
+  {{- if include "airflow.bundles.enabled" (dict "context" $root) }}
+  dag_bundle_config_list: {{ include "airflow.bundles.configList" (dict "context" $root) | quote }}
+  dag_bundle_storage_path: {{ include "airflow.paths.bundleStorage" (dict) }}
+  {{- end }}
 kubernetes_executor:
   pod_template_file: {{ include "airflow.paths.podTemplate" (dict) }}
   namespace: {{ include "airflow.workerNamespace" (dict "context" $root) }}
@@ -214,14 +218,16 @@ Params:
 {{- end -}}
 
 {{/*
-Checksum of everything that configures the Airflow processes (airflow.cfg and airflowLocalSettings).
+Checksum of everything that configures the Airflow processes (airflow.cfg and airflowLocalSettings), except the
+lines [dag_processor] dag_bundle_config_list and dag_bundle_storage_path: only the dag-processor reads them
+(airflow.checksum.bundles), so a bundle change restarts the dag-processor alone.
 Usage:
   {{ include "airflow.checksum.config" (dict "context" $) }}
 Params:
   - context - Dict - Required. The root context ($).
 */}}
 {{- define "airflow.checksum.config" -}}
-{{- $text := include "airflow.config.cfg" (dict "context" .context) -}}
+{{- $text := regexReplaceAll "(?m)^dag_bundle_(config_list|storage_path) = .*\n" (include "airflow.config.cfg" (dict "context" .context)) "" -}}
 {{- with .context.Values.airflowLocalSettings }}{{ $text = printf "%s\n# airflow_local_settings.py\n%s" $text . }}{{ end -}}
 {{- $text | sha256sum -}}
 {{- end -}}

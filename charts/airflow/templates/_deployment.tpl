@@ -14,6 +14,7 @@ Params:
   - extraVolumes - String - Optional. Extra volumes YAML list.
   - extraMounts - String - Optional. Extra volume mounts YAML list.
   - extraAnnotations - Dict - Optional. Extra pod annotations (e.g. checksums).
+  - extraEnv - String - Optional. Extra env YAML list of the main container (e.g. the bundle connections).
   - context - Dict - Required. The root context ($).
 */}}
 {{- define "airflow.component.deployment" -}}
@@ -76,6 +77,9 @@ spec:
           args: {{ toJson .args }}
           env:
             {{- include "airflow.env.component" (dict "values" $c "context" $root) | nindent 12 }}
+            {{- with .extraEnv }}
+            {{- . | nindent 12 }}
+            {{- end }}
           {{- include "airflow.envFrom" (dict "context" $root) | nindent 10 }}
           {{- with .ports }}
           ports:

@@ -21,6 +21,12 @@ Params:
 {{- $messages = append $messages (include "airflow.validateValues.gitsync-ssh-key-required" .) -}}
 {{- $messages = append $messages (include "airflow.validateValues.gitsync-ssh-known-hosts" .) -}}
 {{- $messages = append $messages (include "airflow.validateValues.gitsync-one-auth" .) -}}
+{{- $messages = append $messages (include "airflow.validateValues.bundle-names-unique" .) -}}
+{{- $messages = append $messages (include "airflow.validateValues.bundle-git-repo-required" .) -}}
+{{- $messages = append $messages (include "airflow.validateValues.bundle-ssh-key-required" .) -}}
+{{- $messages = append $messages (include "airflow.validateValues.bundle-ssh-known-hosts" .) -}}
+{{- $messages = append $messages (include "airflow.validateValues.bundle-one-auth" .) -}}
+{{- $messages = append $messages (include "airflow.validateValues.bundle-git-sync-exclusive" .) -}}
 {{- $messages = append $messages (include "airflow.validateValues.remote-logs-base-url-required" .) -}}
 {{- $messages = append $messages (include "airflow.validateValues.remote-logs-s3-url" .) -}}
 {{- $messages = append $messages (include "airflow.validateValues.remote-logs-gcs-url" .) -}}
@@ -141,6 +147,97 @@ Params:
 {{- $g := $v.dags.gitSync -}}
 {{- if and $g.enabled $g.credentialsSecret $g.sshKeySecret -}}
 {{- include "airflow.validateValues.message" (dict "id" "gitsync-one-auth" "context" .context) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Rule bundle-names-unique: prints its message (rules.yaml) when the values break it.
+Keys: dags.bundles
+Usage:
+  {{ include "airflow.validateValues.bundle-names-unique" (dict "context" $) }}
+Params:
+  - context - Dict - Required. The root context ($).
+*/}}
+{{- define "airflow.validateValues.bundle-names-unique" -}}
+{{- $v := .context.Values -}}
+{{- $names := regexFindAll "\"name\":\"[^\"]*\"" (toJson $v.dags.bundles) -1 -}}
+{{- if ne (len $names) (len (uniq $names)) -}}
+{{- include "airflow.validateValues.message" (dict "id" "bundle-names-unique" "context" .context) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Rule bundle-git-repo-required: prints its message (rules.yaml) when the values break it.
+Keys: dags.bundles
+Usage:
+  {{ include "airflow.validateValues.bundle-git-repo-required" (dict "context" $) }}
+Params:
+  - context - Dict - Required. The root context ($).
+*/}}
+{{- define "airflow.validateValues.bundle-git-repo-required" -}}
+{{- $v := .context.Values -}}
+{{- if include "airflow.bundles.broken" (dict "check" "git-repo" "context" .context) -}}
+{{- include "airflow.validateValues.message" (dict "id" "bundle-git-repo-required" "context" .context) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Rule bundle-ssh-key-required: prints its message (rules.yaml) when the values break it.
+Keys: dags.bundles
+Usage:
+  {{ include "airflow.validateValues.bundle-ssh-key-required" (dict "context" $) }}
+Params:
+  - context - Dict - Required. The root context ($).
+*/}}
+{{- define "airflow.validateValues.bundle-ssh-key-required" -}}
+{{- $v := .context.Values -}}
+{{- if include "airflow.bundles.broken" (dict "check" "ssh-key" "context" .context) -}}
+{{- include "airflow.validateValues.message" (dict "id" "bundle-ssh-key-required" "context" .context) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Rule bundle-ssh-known-hosts: prints its message (rules.yaml) when the values break it.
+Keys: dags.bundles
+Usage:
+  {{ include "airflow.validateValues.bundle-ssh-known-hosts" (dict "context" $) }}
+Params:
+  - context - Dict - Required. The root context ($).
+*/}}
+{{- define "airflow.validateValues.bundle-ssh-known-hosts" -}}
+{{- $v := .context.Values -}}
+{{- if include "airflow.bundles.broken" (dict "check" "known-hosts" "context" .context) -}}
+{{- include "airflow.validateValues.message" (dict "id" "bundle-ssh-known-hosts" "context" .context) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Rule bundle-one-auth: prints its message (rules.yaml) when the values break it.
+Keys: dags.bundles
+Usage:
+  {{ include "airflow.validateValues.bundle-one-auth" (dict "context" $) }}
+Params:
+  - context - Dict - Required. The root context ($).
+*/}}
+{{- define "airflow.validateValues.bundle-one-auth" -}}
+{{- $v := .context.Values -}}
+{{- if include "airflow.bundles.broken" (dict "check" "one-auth" "context" .context) -}}
+{{- include "airflow.validateValues.message" (dict "id" "bundle-one-auth" "context" .context) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Rule bundle-git-sync-exclusive: prints its message (rules.yaml) when the values break it.
+Keys: dags.bundles, dags.gitSync.enabled
+Usage:
+  {{ include "airflow.validateValues.bundle-git-sync-exclusive" (dict "context" $) }}
+Params:
+  - context - Dict - Required. The root context ($).
+*/}}
+{{- define "airflow.validateValues.bundle-git-sync-exclusive" -}}
+{{- $v := .context.Values -}}
+{{- if and $v.dags.gitSync.enabled (include "airflow.bundles.broken" (dict "check" "git" "context" .context)) -}}
+{{- include "airflow.validateValues.message" (dict "id" "bundle-git-sync-exclusive" "context" .context) -}}
 {{- end -}}
 {{- end -}}
 

@@ -40,6 +40,14 @@ def _is_ssh_url(repo: Any) -> bool:
     return text.startswith("ssh://") or bool(_SCP_LIKE.search(text))
 
 
+def _bundles(v: Values) -> list[dict[str, Any]]:
+    return [b if isinstance(b, dict) else {} for b in get(v, "dags.bundles") or []]
+
+
+def _git_bundles(v: Values) -> list[dict[str, Any]]:
+    return [b for b in _bundles(v) if (b.get("kind") or "git") != "local"]
+
+
 def _usernames(v: Values) -> list[Any]:
     return [u.get("username") if isinstance(u, dict) else None for u in get(v, "auth.users") or []]
 
@@ -98,6 +106,13 @@ CONDITIONS: dict[str, Condition] = {
     and _is_ssh_url(_g(v, "repo")),
     "gitsync-ssh-known-hosts": lambda v: bool(_g(v, "enabled") and _g(v, "sshKeySecret")) and not _g(v, "knownHosts"),
     "gitsync-one-auth": lambda v: bool(_g(v, "enabled") and _g(v, "credentialsSecret") and _g(v, "sshKeySecret")),
+    "bundle-names-unique": lambda v: len(_bundles(v)) != len({repr(b.get("name")) for b in _bundles(v)}),
+    "bundle-git-repo-required": lambda v: any(not b.get("repo") for b in _git_bundles(v)),
+    "bundle-ssh-key-required": lambda v: any(_is_ssh_url(b.get("repo")) and not b.get("sshKeySecret")
+                                             for b in _git_bundles(v)),
+    "bundle-ssh-known-hosts": lambda v: any(b.get("sshKeySecret") and not b.get("knownHosts") for b in _bundles(v)),
+    "bundle-one-auth": lambda v: any(b.get("credentialsSecret") and b.get("sshKeySecret") for b in _bundles(v)),
+    "bundle-git-sync-exclusive": lambda v: bool(_g(v, "enabled")) and bool(_git_bundles(v)),
     "remote-logs-base-url-required": lambda v: bool(_r(v, "enabled")) and not _r(v, "baseUrl"),
     "remote-logs-s3-url": lambda v: bool(_r(v, "enabled") and _r(v, "baseUrl")) and _r(v, "backend") == "s3"
     and not str(_r(v, "baseUrl")).startswith("s3://"),
