@@ -361,3 +361,43 @@ def test_the_good_neighbours_of_each_rule_render(helm, tmp_path: Path, values: d
     path.write_text(yaml.safe_dump(values))
     checked = _airkube("values", "validate", str(path))
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def _pod_specs(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    spec = doc.get("spec", {})
+    if doc["kind"] == "Pod":
+        return [spec]
+    if doc["kind"] == "CronJob":
+        return [spec["jobTemplate"]["spec"]["template"]["spec"]]
+    return [spec["template"]["spec"]] if "template" in spec else []
+
+
+def test_every_image_of_the_chart_takes_a_digest(helm) -> None:
+    """images.<name>.digest for every images.* block of values.yaml (read from the file, so a new image is covered
+    the day it lands) and postgres.image.digest: with everything that starts a container switched on, every
+    container, init container and task pod carries the digest."""
+    defaults = yaml.safe_load((AIRFLOW_CHART / "values.yaml").read_text())
+    names = sorted(defaults["images"])
+    assert {"airflow", "gitSync"} <= set(names)
+    rendered = helm.template(values={
+        "images": {name: {"digest": DIGEST} for name in names},
+        "postgres": {"image": {"digest": DIGEST}},
+        "dags": {"gitSync": {"enabled": True, "repo": "https://git.example.com/dags.git"}},
+        "logs": {"persistence": {"enabled": True}},
+        "metrics": {"enabled": True},
+        "cleanup": {"database": {"enabled": True}, "logs": {"enabled": True}},
+        "migrations": {"enabled": True}, "tests": {"enabled": True},
+    })
+    seen: dict[str, str] = {}
+    for doc in [*rendered.docs, rendered.pod_template()]:
+        for pod in _pod_specs(doc):
+            for c in pod.get("containers", []) + pod.get("initContainers", []):
+                seen[f"{doc['kind']}/{doc.get('metadata', {}).get('name', '?')}/{c['name']}"] = c["image"]
+    assert len(seen) >= 12, seen
+    missing = {where: image for where, image in seen.items() if not image.endswith("@" + DIGEST)}
+    assert not missing, f"images without the digest: {missing}"
+    postgres = next(i for w, i in seen.items() if w.startswith("StatefulSet/"))
+    assert postgres == f"docker.io/library/postgres@{DIGEST}"  # the subchart pins by digest instead of the tag
+    repos = {image.split("@")[0].rsplit(":", 1)[0] for image in seen.values()}
+    unused = {n for n in names if defaults["images"][n]["repository"] not in repos}
+    assert not unused, f"images.* blocks no container used here: {unused} (switch on what starts them above)"
