@@ -257,7 +257,7 @@ def test_every_legacy_name_becomes_a_labelled_metric(exporter) -> None:
     time.sleep(0.5)
     text = _scrape(base)
     series = [ln for ln in text.splitlines() if ln.startswith("airflow_")]
-    for line, modern, labels in samples:
+    for line, _modern, labels in samples:
         want = [f'="{v}"' for v in labels.values()]  # label names are the chart's: pool, executor, file, …
         hits = [s for s in series if all(w in s for w in want)]
         assert hits, f"{line}: no series carries the labels {want}"
@@ -371,6 +371,9 @@ def test_otel_config_and_env_everywhere(otel: Rendered) -> None:
         assert env["OTEL_EXPORTER_OTLP_METRICS_PROTOCOL"] == "http/protobuf"
         assert env["OTEL_METRIC_EXPORT_INTERVAL"] == "5000" and env["OTEL_SERVICE_NAME"] == "airflow"
         assert env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] == "https://collector:4318/v1/traces"
+        assert env["OTEL_RESOURCE_ATTRIBUTES"] == "service.instance.id=$(AIRKUBE_POD_NAME)"
+        names = [e["name"] for e in c["env"]]
+        assert names.index("AIRKUBE_POD_NAME") < names.index("OTEL_RESOURCE_ATTRIBUTES")  # dependent expansion
 
 
 def test_otel_egress_ports(otel: Rendered) -> None:
@@ -382,8 +385,8 @@ def test_airflow_reads_the_otel_config(otel: Rendered, tmp_path: Path) -> None:
     """Airflow picks its OTel logger and the SDK endpoint the chart sets (a fresh interpreter, the pod's env)."""
     cfg = tmp_path / "airflow.cfg"
     cfg.write_text(otel.airflow_cfg())
-    pod_env = {e["name"]: e["value"] for e in otel.deployment("scheduler")["spec"]["template"]["spec"]["containers"][0]["env"]
-               if e["name"].startswith("OTEL_")}
+    pod_env = {e["name"]: e["value"].replace("$(AIRKUBE_POD_NAME)", "sched-1") for e in
+               otel.deployment("scheduler")["spec"]["template"]["spec"]["containers"][0]["env"] if e["name"].startswith("OTEL_")}
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "OTEL_"))}
     env.update(pod_env, AIRFLOW_HOME=str(tmp_path), AIRFLOW_CONFIG=str(cfg),
                AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{tmp_path}/a.db")

@@ -71,7 +71,8 @@ traces:
 
 {{/*
 Environment of every Airflow container (task pods included) for OpenTelemetry: the OTLP/HTTP endpoints, protocol,
-export interval and service name (the SDK's standard variables, which Airflow 3.3 reads first).
+export interval, service name and the pod name as service.instance.id (the SDK's standard variables, which
+Airflow 3.3 reads first).
 Usage:
   {{ include "airflow.metrics.env" (dict "context" $) }}
 Params:
@@ -82,6 +83,14 @@ Params:
 {{- if or $o.enabled $o.traces.enabled }}
 - name: OTEL_SERVICE_NAME
   value: {{ $o.serviceName | quote }}
+{{- /* one series per process: without service.instance.id every task pod would overwrite the same cumulative
+       series in the receiver (Prometheus: the `instance` label) */}}
+- name: AIRKUBE_POD_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.name
+- name: OTEL_RESOURCE_ATTRIBUTES
+  value: service.instance.id=$(AIRKUBE_POD_NAME)
 {{- end }}
 {{- if $o.enabled }}
 - name: OTEL_EXPORTER_OTLP_METRICS_ENDPOINT

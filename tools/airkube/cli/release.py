@@ -55,8 +55,15 @@ def uninstall_cmd(namespace: Namespace = "airflow", release: Release = "airflow"
 
 
 def status_cmd(namespace: Namespace = "airflow", release: Release = "airflow", kube_context: Context = None,
-               kubeconfig: Kubeconfig = None, chart: Chart = None) -> None:
-    """Helm status of the release and the readiness of its workloads. Exit 1 when not installed or not ready."""
+               kubeconfig: Kubeconfig = None, chart: Chart = None,
+               health: Annotated[bool, typer.Option("--health/--no-health", help="Add Airflow's health summary "
+                                                   "(REST API, and Prometheus when there is one)")] = True,
+               prometheus: Annotated[Optional[str], typer.Option(
+                   "--prometheus", help="Prometheus to read too: http(s)://URL or svc/NAME[:PORT] in the release "
+                                        "namespace (default: a Service named prometheus there, if any)")] = None) -> None:
+    """Helm status of the release, the readiness of its workloads and a health summary (heartbeat ages, import
+    errors, failed task instances in the last hour, median queued → running). Exit 1 when not installed or not
+    ready."""
     from ..kube import connect
     from ..release import snapshot_table
     from ..wait import take_snapshot
@@ -70,6 +77,18 @@ def status_cmd(namespace: Namespace = "airflow", release: Release = "airflow", k
     console.print(snapshot_table(snapshot))
     if not snapshot.done:
         raise typer.Exit(1)
+    if health:
+        from rich.table import Table
+
+        from ..metrics import collect_health
+
+        summary = collect_health(kubeconfig, kube_context, namespace, release, prometheus)
+        table = Table("health", "value", title="Airflow health")
+        for name, value in summary.rows():
+            table.add_row(name, value)
+        console.print(table)
+        if summary.prometheus_error:
+            console.print(f"[yellow]prometheus: {summary.prometheus_error}[/]")
 
 
 def register(app: typer.Typer) -> None:
