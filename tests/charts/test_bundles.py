@@ -229,3 +229,26 @@ def test_a_bundle_change_rolls_only_the_dag_processor(helm: Helm, rendered: Rend
 ])
 def test_bad_bundle_values_are_refused(helm: Helm, values: dict, needle: str) -> None:
     assert needle in helm.template_error(values=values)
+
+
+def test_network_policies_open_the_bundle_repositories(helm: Helm) -> None:
+    values = bundles()
+    values["dags"]["bundles"] += [{"name": "daemon", "repo": "git://git.ns.svc:9418/d.git"},
+                                  {"name": "own-port", "repo": "http://stub.ns.svc:8080/d.git"}]
+    values["networkPolicies"] = {"enabled": True, "egressPorts": []}
+    rendered = helm.template(values=values)
+
+    def ports(name: str) -> set[int]:
+        np = rendered.get("NetworkPolicy", name)
+        return {p["port"] for rule in np["spec"]["egress"] if "to" not in rule for p in rule.get("ports", [])}
+
+    wanted = {443, 22, 9418, 8080}  # https, git@host:…, git://, http://…:8080
+    assert wanted <= ports("airflow-worker-egress") and wanted <= ports("airflow-egress")
+
+
+def test_values_file_renders_a_bundle_airflow_reads(helm: Helm, tmp_path: Path) -> None:
+    rendered = helm.template(values_files=("local.yaml", "dags-git-bundle.yaml"))
+    got = run_airflow(rendered, tmp_path, kube_env(container(rendered, "dag-processor")), PROBE)
+    assert got["dags"]["class"] == "GitDagBundle" and got["dags"]["repo_url"] == "https://github.com/apache/airflow.git"
+    assert got["dags"]["subdir"] == "airflow-core/src/airflow/example_dags"
+    assert not rendered.pod_template()["spec"].get("initContainers")

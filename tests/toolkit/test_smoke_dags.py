@@ -17,7 +17,7 @@ from airkube.smoke import SMOKE_DAGS_DIR  # noqa: E402
 from airkube.smoke.fixtures import EXPECTED_EVIDENCE  # noqa: E402
 from airkube.smoke.report import parse_evidence  # noqa: E402
 
-SMOKE_IDS = {"smoke_kpo_seed", "smoke_executor", "smoke_logs", "smoke_git_sync"}
+SMOKE_IDS = {"smoke_kpo_seed", "smoke_executor", "smoke_logs", "smoke_git_sync", "smoke_bundle"}
 
 
 @pytest.fixture(scope="module")
@@ -152,6 +152,7 @@ def test_executor_dag_shape(bag):
 def test_logs_and_git_dags_shape(bag):
     assert set(bag.dags["smoke_logs"].task_dict) == {"write_marker"}
     assert set(bag.dags["smoke_git_sync"].task_dict) == {"came_through_git"}
+    assert set(bag.dags["smoke_bundle"].task_dict) == {"came_through_bundle"}
 
 
 def test_git_sync_checkout_detection(tmp_path):

@@ -281,7 +281,8 @@ def test_select_dags():
     assert select_dags(("smoke_logs",), "pvc") == ["smoke_logs"]
     with pytest.raises(SmokeError, match="unknown"):
         select_dags(("nope",), "pvc")
-    assert set(ALL_DAGS) == {"smoke_kpo_seed", "smoke_executor", "smoke_logs", "smoke_git_sync"}
+    assert select_dags((), "bundle") == ["smoke_kpo_seed", "smoke_executor", "smoke_logs", "smoke_bundle"]
+    assert set(ALL_DAGS) == {"smoke_kpo_seed", "smoke_executor", "smoke_logs", "smoke_git_sync", "smoke_bundle"}
 
 
 def test_default_bash_image():

@@ -23,12 +23,13 @@ runner = CliRunner()
 
 
 def options(profile: str, dags: str, logs: str, db: str | None = None) -> Options:
+    git = dags in ("git-sync", "git-bundle")
     return Options(
         profile=profile, dags=dags, logs=logs, external_db_secret=db,  # type: ignore[arg-type]
-        git_repo="git@github.com:org/dags.git" if dags == "git-sync" else None,
-        git_ssh_secret="git-ssh" if dags == "git-sync" else None,
-        git_known_hosts="github.com ssh-ed25519 AAAAC3Nza" if dags == "git-sync" else None,
-        git_subpath="dags" if dags == "git-sync" else None,
+        git_repo="git@github.com:org/dags.git" if git else None,
+        git_ssh_secret="git-ssh" if git else None,
+        git_known_hosts="github.com ssh-ed25519 AAAAC3Nza" if git else None,
+        git_subpath="dags" if git else None,
         logs_url={"s3": "s3://bucket/logs", "gcs": "gs://bucket/logs"}.get(logs),
         logs_conn_secret="logs-conn" if logs in ("s3", "gcs") else None,
         s3_endpoint="http://minio.minio.svc:9000" if logs == "s3" else None,
@@ -78,7 +79,24 @@ def test_generated_file_is_commented_and_renders_with_helm(tmp_path: Path) -> No
     assert "git-sync" in rendered.stdout and "s3://bucket/logs" in rendered.stdout
 
 
+def test_git_bundle_file_renders_a_git_dag_bundle(tmp_path: Path) -> None:
+    out = tmp_path / "v.yaml"
+    result = runner.invoke(app, ["values", "new", "--dags", "git-bundle", "--git-repo", "https://git.example.com/o/d.git",
+                                 "--git-branch", "prod", "--git-subpath", "dags", "--logs", "none", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert validate_files(CHART, [out]) == []
+    helm = helm_executable()
+    ensure_dependencies(CHART.path, helm)
+    rendered = subprocess.run([helm, "template", "airflow", str(CHART.path), "-f", str(out)], capture_output=True, text=True)
+    assert rendered.returncode == 0, rendered.stderr
+    assert "airflow.providers.git.bundles.git.GitDagBundle" in rendered.stdout
+    assert '\\"tracking_ref\\":\\"prod\\"' in rendered.stdout or '"tracking_ref":"prod"' in rendered.stdout
+    assert "git-sync" not in rendered.stdout.split("kind: Pod", 1)[-1].split("---", 1)[0]  # no init container
+
+
 @pytest.mark.parametrize("args,needle", [
+    (["--dags", "git-bundle"], "--dags git-bundle needs --git-repo"),
+    (["--dags", "git-bundle", "--git-repo", "git@github.com:o/r.git"], "pass --git-ssh-secret"),
     (["--dags", "git-sync"], "--dags git-sync needs --git-repo"),
     (["--logs", "s3", "--logs-url", "gs://bucket/x"], "needs a s3://bucket/prefix URL, but --logs-url is gs://bucket/x"),
     (["--logs", "gcs", "--logs-url", "s3://bucket/x"], "needs a gs://bucket/prefix URL"),

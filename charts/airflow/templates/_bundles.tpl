@@ -261,3 +261,29 @@ Params:
 checksum/bundles: {{ include "airflow.checksum.bundles" (dict "context" .context) }}
 {{- end -}}
 {{- end -}}
+
+{{/*
+TCP ports the git bundles' repositories are reached on (JSON list): the URL's port, else 443 (https), 80 (http),
+9418 (git://) or 22 (ssh:// and git@host:path). The NetworkPolicies open them for the dag-processor and task pods.
+Usage:
+  {{ include "airflow.bundles.ports" (dict "context" $) | fromJsonArray }}
+Params:
+  - context - Dict - Required. The root context ($).
+*/}}
+{{- define "airflow.bundles.ports" -}}
+{{- $ports := list -}}
+{{- range $b := .context.Values.dags.bundles -}}
+{{- $repo := toString (default "" $b.repo) -}}
+{{- if and (ne (include "airflow.bundle.kind" (dict "bundle" $b)) "local") $repo (not (hasPrefix "file://" $repo)) -}}
+{{- if include "airflow.bundle.isSsh" (dict "bundle" $b) | and (not (hasPrefix "ssh://" $repo)) -}}
+{{- $ports = append $ports 22 -}}
+{{- else -}}
+{{- $u := urlParse $repo -}}
+{{- $hostPort := splitList ":" $u.host -}}
+{{- $default := get (dict "https" 443 "http" 80 "git" 9418 "ssh" 22) $u.scheme | default 443 -}}
+{{- $ports = append $ports (ternary (int (last $hostPort)) (int $default) (gt (len $hostPort) 1)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- $ports | uniq | toJson -}}
+{{- end -}}

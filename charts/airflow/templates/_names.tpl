@@ -172,6 +172,7 @@ Params:
 {{- $ports := list -}}
 {{- range $v.networkPolicies.workerEgressPorts }}{{ $ports = append $ports (int .) }}{{ end -}}
 {{- if and $v.dags.gitSync.enabled (not $v.dags.persistence.enabled) }}{{ $ports = concat $ports (list 22 443) }}{{ end -}}
+{{- $ports = concat $ports (include "airflow.bundles.ports" (dict "context" .context) | fromJsonArray) -}}
 {{- if $v.logs.remote.enabled -}}
 {{- $ports = append $ports 443 -}}
 {{- with $v.logs.remote.endpointUrl -}}

@@ -18,6 +18,7 @@ class DeliveryChoice(str, Enum):
     auto = "auto"
     pvc = "pvc"
     git = "git"
+    bundle = "bundle"
     image = "image"
     none = "none"
 

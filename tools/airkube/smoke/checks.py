@@ -113,11 +113,22 @@ def _judge_git_sync(dag: DagResult, ctx: CheckContext) -> None:
         dag.problems.append(f"DAG ran from commit {commit}, but the git server's main is {ctx.git_commit}")
 
 
+# --- smoke_bundle: the task ran from a GitDagBundle at the git server's current commit ------------------------
+def _judge_bundle(dag: DagResult, ctx: CheckContext) -> None:
+    task = _task(dag, "came_through_bundle")
+    version = task.evidence.get("bundle_version") if task else None
+    if not version:
+        dag.problems.append("no bundle version reported: the task did not run from a git DAG bundle")
+    elif ctx.git_commit and version != ctx.git_commit:
+        dag.problems.append(f"task ran from bundle version {version}, but the git server's main is {ctx.git_commit}")
+
+
 CHECKS: dict[str, DagCheck] = {
     "smoke_kpo_seed": DagCheck(conf=lambda ctx: {"image": ctx.bash_image}, watch=_watch_kpo_pods, judge=_judge_kpo),
     "smoke_executor": DagCheck(judge=_judge_executor),
     "smoke_logs": DagCheck(judge=_judge_logs),
     "smoke_git_sync": DagCheck(judge=_judge_git_sync),
+    "smoke_bundle": DagCheck(judge=_judge_bundle),
 }
 
 

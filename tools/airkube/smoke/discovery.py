@@ -86,8 +86,8 @@ def credentials_from_secret_data(data: dict[str, str], username: str | None = No
     return None
 
 
-DeliveryMode = Literal["pvc", "git", "image"]
-_MODES: dict[str, DeliveryMode] = {"pvc": "pvc", "git": "git", "image": "image", "none": "image"}
+DeliveryMode = Literal["pvc", "git", "bundle", "image"]
+_MODES: dict[str, DeliveryMode] = {"pvc": "pvc", "git": "git", "bundle": "bundle", "image": "image", "none": "image"}
 
 
 @dataclass
@@ -99,7 +99,8 @@ class DeliveryInfo:
 
 
 def detect_delivery(apps: Any, namespace: str, release: str) -> DeliveryInfo:
-    """How the release's dag-processor gets DAGs: git-sync container, a PVC at the dags mount, or the image."""
+    """How the release's dag-processor gets DAGs: git bundles (dags.bundles: the bundle storage volume and
+    checksum/bundles), git-sync container, a PVC at the dags mount, or the image."""
     deps = apps.list_namespaced_deployment(namespace, label_selector=release_selector(release, "dag-processor")).items
     if not deps:
         deps = [
@@ -110,6 +111,8 @@ def detect_delivery(apps: Any, namespace: str, release: str) -> DeliveryInfo:
     if not deps:
         raise SmokeError(f"no dag-processor Deployment of release {release!r} in {namespace!r}")
     spec = deps[0].spec.template.spec
+    if "checksum/bundles" in (deps[0].spec.template.metadata.annotations or {}):
+        return DeliveryInfo(mode="bundle")
     containers = list(spec.containers or []) + list(spec.init_containers or [])
     for c in containers:
         if "git-sync" in (c.name or "") or "git-sync" in (c.image or ""):
@@ -190,7 +193,7 @@ def deliver(
         )
         console.print(f"[bold]dags[/bold]: pushed {', '.join(pushed.files)} into PVC {pushed.claim}")
         return None
-    # git
+    # git (git-sync or git bundles: both follow the in-cluster git server's main)
     from airkube.smoke.gitserver import ensure_git_server, push_to_git_server
 
     server, pod = ensure_git_server(namespace=opts.namespace, image=opts.git_image, core=core, apps=apps)

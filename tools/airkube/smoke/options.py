@@ -11,9 +11,10 @@ DEFAULT_BASH_IMAGE = "docker.io/library/bash:5.2"
 LOCAL_REGISTRY = "airkube.local"
 BASE_DAGS = ("smoke_kpo_seed", "smoke_executor", "smoke_logs")
 GIT_DAGS = ("smoke_git_sync",)
-ALL_DAGS = BASE_DAGS + GIT_DAGS
+BUNDLE_DAGS = ("smoke_bundle",)  # dags.bundles: each task pod fetches the git bundle at its run's version
+ALL_DAGS = BASE_DAGS + GIT_DAGS + BUNDLE_DAGS
 TERMINAL_RUN = {"success", "failed"}
-Delivery = Literal["auto", "pvc", "git", "image", "none"]
+Delivery = Literal["auto", "pvc", "git", "bundle", "image", "none"]
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from .api import AirflowClient
 from .checks import CHECKS, CheckContext, DagCheck, check_dag
 from .discovery import admin_credentials, api_endpoint, default_bash_image, deliver, delivery_info, pod_names, run_pods
 from .fixtures import FixtureOptions, ensure_fixtures, kpo_namespace
-from .options import ALL_DAGS, BASE_DAGS, GIT_DAGS, SMOKE_DAGS_DIR, TERMINAL_RUN, SmokeOptions
+from .options import ALL_DAGS, BASE_DAGS, BUNDLE_DAGS, GIT_DAGS, SMOKE_DAGS_DIR, TERMINAL_RUN, SmokeOptions
 from .report import DagResult, SmokeResult, TaskResult, parse_evidence
 
 __all__ = ["SMOKE_DAGS_DIR", "SmokeError", "SmokeOptions", "run_smoke", "select_dags", "new_run_id", "wait_parsed"]
@@ -37,7 +37,7 @@ def select_dags(requested: tuple[str, ...], delivery: str) -> list[str]:
         if unknown:
             raise SmokeError(f"unknown smoke DAG(s) {unknown}; choose from {list(ALL_DAGS)}")
         return list(requested)
-    return list(BASE_DAGS + (GIT_DAGS if delivery == "git" else ()))
+    return list(BASE_DAGS + {"git": GIT_DAGS, "bundle": BUNDLE_DAGS}.get(delivery, ()))
 
 
 def wait_parsed(

@@ -14,10 +14,12 @@ from .schema import merged_values
 from .yamlio import Document, dump
 
 Profile = Literal["kind", "local", "cluster"]
-DagsSource = Literal["pvc", "git-sync", "image"]
+DagsSource = Literal["pvc", "git-sync", "git-bundle", "image"]
 LogsTarget = Literal["pvc", "s3", "gcs", "none"]
 PROFILES: tuple[str, ...] = ("kind", "local", "cluster")
-DAGS: tuple[str, ...] = ("pvc", "git-sync", "image")
+DAGS: tuple[str, ...] = ("pvc", "git-sync", "git-bundle", "image")
+GIT_DAGS = ("git-sync", "git-bundle")  # the choices that take the --git-* flags
+BUNDLE_NAME = "dags"  # the name of the one bundle `--dags git-bundle` writes
 LOGS: tuple[str, ...] = ("pvc", "s3", "gcs", "none")
 
 # Where the one-node profiles keep DAGs and logs on the node (kind: extraMounts of scripts/kind-cluster.yaml).
@@ -55,9 +57,9 @@ class Options:
             errors.append(f"--logs must be one of {', '.join(LOGS)}, got {self.logs!r}")
         git_flags = {"--git-repo": self.git_repo, "--git-branch": self.git_branch, "--git-subpath": self.git_subpath,
                      "--git-ssh-secret": self.git_ssh_secret, "--git-known-hosts": self.git_known_hosts}
-        if self.dags == "git-sync":
+        if self.dags in GIT_DAGS:
             if not self.git_repo:
-                errors.append("--dags git-sync needs --git-repo URL (https://… or git@host:org/repo.git)")
+                errors.append(f"--dags {self.dags} needs --git-repo URL (https://… or git@host:org/repo.git)")
             elif _is_ssh(self.git_repo) and not self.git_ssh_secret:
                 errors.append(f"--git-repo {self.git_repo} is an ssh URL: pass --git-ssh-secret SECRET "
                               "(a Secret holding the private key) or use an https URL")
@@ -69,7 +71,7 @@ class Options:
         else:
             given = [flag for flag, value in git_flags.items() if value]
             if given:
-                errors.append(f"{', '.join(given)} only apply to --dags git-sync (got --dags {self.dags})")
+                errors.append(f"{', '.join(given)} only apply to --dags git-sync|git-bundle (got --dags {self.dags})")
         schemes = {"s3": "s3://", "gcs": "gs://"}
         if self.logs in schemes:
             scheme = schemes[self.logs]
@@ -147,6 +149,16 @@ def dags_settings(o: Options) -> list[Setting]:
         if o.git_known_hosts:
             settings.append(_s("dags.gitSync.knownHosts", o.git_known_hosts, why))
         return settings
+    if o.dags == "git-bundle":
+        bundle: dict[str, Any] = {"name": BUNDLE_NAME, "repo": o.git_repo}
+        if o.git_branch:
+            bundle["trackingRef"] = o.git_branch
+        if o.git_subpath:
+            bundle["subdir"] = o.git_subpath
+        if o.git_ssh_secret:
+            bundle["sshKeySecret"] = o.git_ssh_secret
+            bundle["knownHosts"] = o.git_known_hosts
+        return [_s("dags.bundles", [bundle], "--dags git-bundle")]
     return []  # --dags image: the DAGs ship inside the Airflow image, nothing to mount
 
 
@@ -246,6 +258,9 @@ def generate(o: Options, chart: Chart, command: str) -> Generated:
                       "scripts/kind-cluster.yaml mounts from .state/kind/ of the checkout (drop DAG files there).")
     if o.logs == "none":
         header.append("--logs none: task logs stay in each task pod and are gone with it (the UI shows 404 later).")
+    if o.dags == "git-bundle":
+        header.append("--dags git-bundle: an Airflow 3 GitDagBundle; every task pod fetches the commit its run was "
+                      "parsed from (private https repos: add credentialsSecret to the bundle).")
     if o.dags == "image":
         header.append("--dags image: the DAGs must be inside the Airflow image (set images.airflow.repository/tag).")
     body = dump(data) if kept else "{}\n"
