@@ -17,6 +17,7 @@ AIRFLOW_PYPI = (
     "apache-airflow-providers-cncf-kubernetes==10.25.0",
     "apache-airflow-providers-postgres==7.1.1",
     "apache-airflow-providers-amazon==9.39.0",
+    "apache-airflow-providers-git==1.0.1",  # GitDagBundle (dags.bundles): git + openssh-client below
     "psycopg2-binary==2.9.13",
 )
 # apache-airflow-providers-google is installed with --no-deps plus only what GCS remote logging (and the
@@ -89,10 +90,10 @@ def _specs() -> dict[str, ImageSpec]:
         ),
         ImageSpec(
             name="airflow", ref=f"{REGISTRY}/airflow:{AIRFLOW_VERSION}",
-            description="Apache Airflow 3.3.2 + providers (cncf.kubernetes, postgres, amazon, google), "
+            description="Apache Airflow 3.3.2 + providers (cncf.kubernetes, postgres, amazon, google, git), "
                         "laid out like apache/airflow (uid 50000, AIRFLOW_HOME=/opt/airflow)",
             builder="build_airflow", debian=True, inputs=("scripts/images/airflow",),
-            packages=("python3", "python3-venv", "dumb-init", "libpq5", "procps", "tini"),
+            packages=("python3", "python3-venv", "dumb-init", "libpq5", "procps", "tini", "git", "openssh-client"),
             versions={"pypi": " ".join(AIRFLOW_PYPI), "google-nodeps": AIRFLOW_GOOGLE_NODEPS,
                       "google-gcs-deps": " ".join(AIRFLOW_GOOGLE_GCS_DEPS)},
             config=ImageConfig(
