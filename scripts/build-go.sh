@@ -4,7 +4,8 @@
 #        (default: all)
 # kube-router: only its NetworkPolicy controller runs, as a host process of our test cluster (never in the chart).
 # statsd-exporter: the chart's metrics.enabled exporter (image airkube.local/statsd-exporter). prometheus (+ promtool):
-# the metrics e2e test's Prometheus and the dashboard test's PromQL parser; built on demand (~6 min cold, 2 cores).
+# the metrics e2e test's Prometheus; built on demand (~6 min cold, 2 cores). promql-parse: Prometheus's own PromQL
+# parser package alone (wrapper module scripts/build/promql-parse), small enough for `make setup` (dashboard test).
 # kube-score, trivy: the manifest scanners of `make test` (tests/charts/test_scanners.py).
 # traefik: the ingress controller + Gateway API implementation of tests/e2e/test_ingress_browser.py (never in the chart).
 # (git-sync: k8s.io/git-sync is refused by the Go proxy (403); the image ships scripts/images/git-sync instead.)
@@ -191,6 +192,7 @@ case "$what" in
   scanners) build_kube_score; build_trivy ;;
   statsd-exporter) build_statsd_exporter ;;
   prometheus) build_prometheus ;;
+  promql-parse) build_wrapper promql-parse promql-parse "$PROMETHEUS_VERSION" ;;
   all) build_kube; build_wrapper etcd etcd "$ETCD_VERSION"; build_wrapper coredns coredns "$COREDNS_VERSION"
        build_kube_router ;;
   *) echo "unknown target: $what" >&2; exit 2 ;;

@@ -76,6 +76,10 @@ if [ ! -x "$cache/bin/kube-score-v1.20.0" ]; then
   step "kube-score v1.20.0 (go install, cached)"
 fi
 AIRKUBE_CACHE="$cache" "$root/scripts/build-go.sh" kube-score
+# metrics (tests/charts/test_metrics.py): statsd_exporter (the mapping run through the real exporter) and
+# Prometheus's PromQL parser alone (the dashboard's queries); the full Prometheus is built by the metrics e2e test
+AIRKUBE_CACHE="$cache" "$root/scripts/build-go.sh" statsd-exporter
+AIRKUBE_CACHE="$cache" "$root/scripts/build-go.sh" promql-parse
 if [ "${AIRKUBE_BUILD_TRIVY:-0}" = 1 ]; then
   AIRKUBE_CACHE="$cache" "$root/scripts/build-go.sh" trivy
 elif [ ! -x "$cache/bin/trivy-v0.74.0" ]; then

@@ -28,6 +28,7 @@ pytestmark = pytest.mark.helm3
 CACHE_BIN = Path(os.environ.get("AIRKUBE_CACHE", Path.home() / ".cache" / "airkube")) / "bin"
 EXPORTER_BIN = CACHE_BIN / "statsd-exporter-v0.31.0"
 PROMTOOL_BIN = CACHE_BIN / "promtool-v0.316.0"
+PROMQL_PARSE_BIN = CACHE_BIN / "promql-parse-v0.316.0"  # Prometheus's parser package alone (make setup builds it)
 PY = str(ROOT / ".venv/bin/python") if (ROOT / ".venv/bin/python").exists() else sys.executable
 AIRFLOW_PKG = Path(subprocess.run([PY, "-c", "import airflow, os; print(os.path.dirname(airflow.__file__))"],
                                   capture_output=True, text=True).stdout.strip() or "/nonexistent")
@@ -434,6 +435,21 @@ def test_dashboard_panels_cover_the_issue() -> None:
     for want in ("tasks started, finished and failed", "queued → running", "scheduler loop", "parse time",
                  "import errors", "pool slots"):
         assert want in titles, want
+
+
+def test_dashboard_promql_parses_with_prometheus_parser() -> None:
+    """Every panel query through Prometheus 3.16's own parser (promql/parser, scripts/build/promql-parse)."""
+    if not PROMQL_PARSE_BIN.exists():
+        pytest.skip(f"{PROMQL_PARSE_BIN} not built: run `scripts/build-go.sh promql-parse` (make setup does)")
+    exprs = [e for _, e in dashboard_exprs()]
+    res = subprocess.run([str(PROMQL_PARSE_BIN)], input=json.dumps(exprs + ["sum(rate(x[5m])"]), capture_output=True,
+                         text=True, timeout=60)
+    results = [json.loads(line) for line in res.stdout.splitlines()]
+    assert len(results) == len(exprs) + 1 and res.returncode == 1  # the deliberately broken last one fails
+    bad = [r for r in results[:-1] if not r["ok"]]
+    assert not bad, bad
+    assert all(r["type"] == "vector" for r in results[:-1])
+    assert "unclosed left parenthesis" in results[-1]["error"]
 
 
 def test_dashboard_promql_parses_with_promtool(tmp_path: Path) -> None:
