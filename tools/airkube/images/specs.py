@@ -19,6 +19,7 @@ AIRFLOW_PYPI = (
     "apache-airflow-providers-amazon==9.39.0",
     "apache-airflow-providers-git==1.0.1",  # GitDagBundle (dags.bundles): git + openssh-client below
     "psycopg2-binary==2.9.13",
+    "statsd==4.0.1",  # apache-airflow[statsd]: without it metrics.enabled logs "No module named 'statsd'" and sends nothing
 )
 # apache-airflow-providers-google is installed with --no-deps plus only what GCS remote logging (and the
 # secret-manager import of the base hook) needs: its full dependency set pulls Vertex AI / ray / pandas /
