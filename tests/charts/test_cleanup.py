@@ -144,6 +144,7 @@ def test_db_cleanup_command(on: Rendered, helm) -> None:
     e = env(on, DB)
     assert e["RETENTION_DAYS"] == "30"
     assert "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN" in e and "secretKeyRef" in e["AIRFLOW_DB_PASSWORD"]
+    assert e["CONNECTION_CHECK_MAX_COUNT"] == "0"  # no `airflow db check` CLI start before `airflow db clean`
     archived = helm.template(values={"cleanup": {"database": {"enabled": True, "skipArchive": False}}})
     line = exec_line(script(archived, DB))
     assert "--skip-archive" not in line and "--tables" not in line
