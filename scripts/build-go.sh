@@ -165,9 +165,12 @@ build_traefik() {
   cp "$here/build/traefik-ext/nodns.go" "$src/pkg/provider/acme/nodns/"
   sed -i 's#"github.com/go-acme/lego/v5/providers/dns"#dns "github.com/traefik/traefik/v3/pkg/provider/acme/nodns"#' \
     "$src/pkg/provider/acme/provider.go"
-  # Traefik's fork github.com/containous/go-http-auth is refused by the proxy too (403): upstream v0.4.0 has the
-  # same API (basic/digest auth middlewares compile and run on it)
+  # Traefik's fork github.com/containous/go-http-auth is refused by the proxy too (403): upstream v0.4.0 has its API
+  # except CheckSecret (checksecret.go here) and DigestAuth.RequireAuthStale (a stale nonce gets the plain challenge)
   (cd "$src" && go mod edit -replace github.com/abbot/go-http-auth=github.com/abbot/go-http-auth@v0.4.0)
+  cp "$here/build/traefik-ext/checksecret.go" "$src/pkg/middlewares/auth/"
+  sed -i 's/checkSecret:\( *\)goauth\.CheckSecret,/checkSecret:\1checkSecret,/' "$src/pkg/middlewares/auth/basic_auth.go"
+  sed -i 's/d\.auth\.RequireAuthStale(rw, req)/d.auth.RequireAuth(rw, req)/' "$src/pkg/middlewares/auth/digest_auth.go"
   heartbeat_start "building traefik $TRAEFIK_VERSION"
   local rc=0
   (cd "$src" && GOFLAGS="$GOFLAGS -mod=mod" go build -ldflags "-s -w -X $mod/pkg/version.Version=$TRAEFIK_VERSION" -o "$out.tmp" ./cmd/traefik \

@@ -86,6 +86,22 @@ elif [ ! -x "$cache/bin/trivy-v0.74.0" ]; then
   step "trivy v0.74.0 not built: 'make scanners' builds it (long); until then the Trivy scan tests skip"
 fi
 
+# --- the browser e2e test (tests/e2e/test_ingress_browser.py): Debian's chromium, driven by Playwright from the venv
+# (no browser download: the test passes executable_path), and Traefik v3 (Go, cached by version) ---------------
+if ! command -v chromium >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    step "chromium (Debian package) for the browser e2e test"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    step "chromium missing and not root: tests/e2e/test_ingress_browser.py skips until 'apt-get install chromium'"
+  fi
+fi
+if [ ! -x "$cache/bin/traefik-v3.7.13" ]; then
+  step "traefik v3.7.13 (Go build from its module, cached; minutes on 2 cores)"
+fi
+AIRKUBE_CACHE="$cache" "$root/scripts/build-go.sh" traefik
+
 # --- kind, only where a Docker engine answers ----------------------------------------------------
 KIND_VERSION=v0.30.0
 if command -v docker >/dev/null && timeout 5 docker info >/dev/null 2>&1; then
