@@ -58,7 +58,10 @@ PRODUCTION: dict[str, Any] = {
                                   "targetCPUUtilizationPercentage": 80}},
     "airflowLocalSettings": LOCAL_SETTINGS,
     "cleanup": {"database": {"enabled": True, "retentionDays": 30, "schedule": "@yearly"},
-                "logs": {"enabled": True, "retentionDays": 7, "schedule": "@yearly"}},
+                "logs": {"enabled": True, "retentionDays": 7, "schedule": "@yearly"},
+                # the shared 2-core node is fully requested when several releases run: a 50m Job stayed Pending
+                "resources": {"requests": {"cpu": "20m", "memory": "256Mi", "ephemeral-storage": "16Mi"},
+                              "limits": {"cpu": "1", "memory": "1Gi", "ephemeral-storage": "256Mi"}}},
     "networkPolicies": {"enabled": True},  # enforced here: the database cleanup must be admitted by postgres
     "kubernetesPodOperator": {"enabled": False},  # not exercised here: no KPO namespace
 }
