@@ -469,3 +469,63 @@ def test_dashboard_promql_parses_with_promtool(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump({"groups": [{"name": "x", "rules": [{"record": "r", "expr": "sum(rate(x[5m])"}]}]}))
     bad = subprocess.run([str(PROMTOOL_BIN), "check", "rules", str(path)], capture_output=True, text=True, timeout=60)
     assert bad.returncode != 0
+
+
+PROMETHEUS_BIN = CACHE_BIN / "prometheus-v0.316.0"
+TASK = """
+from airflow.sdk._shared.observability.metrics import stats
+from airflow.sdk.observability.metrics import stats_utils
+from airflow.sdk.configuration import conf
+stats.initialize(factory=stats_utils.get_stats_factory(), export_legacy_names=conf.getboolean("metrics", "legacy_names_on"))
+stats.incr("ti.finish", tags={"dag_id": "smoke_executor", "task_id": "fan", "state": "success"})
+"""
+
+
+def test_otlp_from_short_lived_task_processes(otel: Rendered, tmp_path: Path) -> None:
+    """The OTLP path end to end without a cluster: two "task pods" (fresh interpreters running the Task SDK's own
+    stats code, as task_runner.main does, with the rendered airflow.cfg and the pod env) each count one ti.finish and
+    exit; our Prometheus 3.16 build (--web.enable-otlp-receiver) must hold both, as separate series (the chart's
+    service.instance.id), so that sum() is 2 — and under the name the e2e test and the docs use."""
+    if not PROMETHEUS_BIN.exists():
+        pytest.skip(f"{PROMETHEUS_BIN} not built: run `scripts/build-go.sh prometheus`")
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    (tmp_path / "p.yml").write_text("global: {scrape_interval: 15s}\n")
+    prom = subprocess.Popen([str(PROMETHEUS_BIN), f"--config.file={tmp_path / 'p.yml'}", f"--storage.tsdb.path={tmp_path / 'data'}",
+                             f"--web.listen-address=127.0.0.1:{port}", "--web.enable-otlp-receiver"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        cfg = tmp_path / "airflow.cfg"
+        cfg.write_text(otel.airflow_cfg())
+        container = otel.pod_template()["spec"]["containers"][0]
+        procs = []
+        for pod in ("task-pod-1", "task-pod-2"):
+            env = {e["name"]: e["value"].replace("$(AIRKUBE_POD_NAME)", pod) for e in container["env"]
+                   if e["name"].startswith("OTEL_") and "value" in e}
+            env.update(OTEL_EXPORTER_OTLP_METRICS_ENDPOINT=f"http://127.0.0.1:{port}/api/v1/otlp/v1/metrics",
+                       PATH=os.environ["PATH"], HOME=str(tmp_path), AIRFLOW_HOME=str(tmp_path), AIRFLOW_CONFIG=str(cfg),
+                       AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{tmp_path}/a.db")
+            assert env["OTEL_RESOURCE_ATTRIBUTES"] == f"service.instance.id={pod}"
+            procs.append(subprocess.Popen([PY, "-c", TASK], env=env, cwd=tmp_path, stdout=subprocess.PIPE,
+                                          stderr=subprocess.PIPE, text=True))
+        for p in procs:
+            _, err = p.communicate(timeout=300)
+            assert p.returncode == 0, err[-2000:]
+        from airkube.metrics import Prometheus
+
+        client = Prometheus(f"http://127.0.0.1:{port}")
+        query = 'sum(airflow_ti_finish_total{dag_id="smoke_executor",task_id="fan",state="success"})'
+        got = None
+        for _ in range(50):
+            got = client.value(query)
+            if got == 2:
+                break
+            time.sleep(0.2)
+        assert got == 2, f"{query} = {got}"  # flushed at exit, one series per process
+        instances = {labels["instance"] for labels, _ in client.query('airflow_ti_finish_total{dag_id="smoke_executor"}')}
+        assert instances == {"task-pod-1", "task-pod-2"}
+    finally:
+        prom.terminate()
+        prom.wait(10)

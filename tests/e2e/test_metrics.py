@@ -100,9 +100,7 @@ def release(kubeconfig: Path) -> Release:
     return Release(RELEASE, NS, kubeconfig, [ROOT / "values" / "local.yaml"],
                    sets=["networkPolicies.enabled=true", f"images.statsdExporter.repository={repo}",
                          f"images.statsdExporter.tag={tag}", "images.statsdExporter.pullPolicy=Never",
-                         "kubernetesPodOperator.enabled=false",
-                         # a shared one-node cluster runs near its CPU requests: a small request lets the Job in
-                         "migrations.resources.requests.cpu=10m"])
+                         "kubernetesPodOperator.enabled=false"])
 
 
 @pytest.fixture(scope="module")
