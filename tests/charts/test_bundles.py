@@ -252,3 +252,101 @@ def test_values_file_renders_a_bundle_airflow_reads(helm: Helm, tmp_path: Path) 
     assert got["dags"]["class"] == "GitDagBundle" and got["dags"]["repo_url"] == "https://github.com/apache/airflow.git"
     assert got["dags"]["subdir"] == "airflow-core/src/airflow/example_dags"
     assert not rendered.pod_template()["spec"].get("initContainers")
+
+
+SSH_PROBE = r'''
+import sys
+from airflow.dag_processing.bundles.manager import DagBundlesManager
+
+b = DagBundlesManager().get_bundle(name="ssh-dags")
+try:
+    b.initialize()
+except Exception as exc:  # what the dag-processor logs: "Error initializing bundle ssh-dags: <exc>"
+    cause = exc.__cause__
+    print(f"FAILED {type(exc).__name__}: {exc} | {cause}".replace("\n", " "))
+    sys.exit(0)
+print("INITIALIZED")
+'''
+
+
+def _ssh_server(host_key) -> tuple[int, Any]:
+    """A real SSH server (paramiko) on loopback that presents ``host_key``; it never lets anyone in."""
+    import socket
+    import threading
+
+    paramiko = pytest.importorskip("paramiko")
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(4)
+
+    class Deny(paramiko.ServerInterface):
+        def get_allowed_auths(self, username: str) -> str:
+            return "publickey"
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = sock.accept()
+            except OSError:
+                return
+            transport = paramiko.Transport(conn)
+            transport.add_server_key(host_key)
+            try:
+                transport.start_server(server=Deny())
+            except Exception:  # noqa: BLE001 - the client hangs up after refusing the host key
+                pass
+
+    threading.Thread(target=serve, daemon=True).start()
+    return sock.getsockname()[1], sock
+
+
+@pytest.mark.parametrize("known", ["other-host", "same-host-other-key", "right-key"])
+def test_unknown_ssh_host_key_is_refused(helm: Helm, tmp_path: Path, known: str) -> None:
+    """The rendered ssh bundle connection, with real ssh and Airflow's GitDagBundle, against a real SSH server whose
+    host key is not the one in dags.bundles[].knownHosts: the clone fails on host key verification. Control: with the
+    server's real key in knownHosts, ssh gets past the host key and fails on authentication instead."""
+    paramiko = pytest.importorskip("paramiko")
+    server_key, other_key = paramiko.RSAKey.generate(2048), paramiko.RSAKey.generate(2048)
+    port, sock = _ssh_server(server_key)
+    try:
+        host = f"[127.0.0.1]:{port}" if known == "same-host-other-key" else "git.example.com"
+        values = bundles()
+        ssh = values["dags"]["bundles"][1]
+        ssh["repo"] = f"ssh://git@127.0.0.1:{port}/org/more.git"
+        if known == "right-key":
+            host, other_key = f"[127.0.0.1]:{port}", server_key
+        ssh["knownHosts"] = f"{host} ssh-rsa {other_key.get_base64()}"
+        rendered = helm.template(values=values, cache=False)
+        auth = tmp_path / "git-bundles"  # the projected volume's layout, at another mount point
+        (auth / "ssh-dags").mkdir(parents=True)
+        client_key = paramiko.RSAKey.generate(2048)
+        client_key.write_private_key_file(str(auth / "ssh-dags" / "ssh"))
+        cm = next(d for d in rendered.all("ConfigMap") if d["metadata"]["name"].endswith("bundle-known-hosts"))
+        (auth / "ssh-dags" / "known_hosts").write_text(cm["data"]["ssh-dags"])
+        env = kube_env(container(rendered, "dag-processor"))
+        env = {k: v.replace("/opt/airflow/git-bundles", str(auth)) for k, v in env.items()}
+        got = run_airflow_text(rendered, tmp_path, env, SSH_PROBE)
+    finally:
+        sock.close()
+    assert got.startswith("FAILED"), got
+    refused = "Host key verification failed" in got or "HOST IDENTIFICATION HAS CHANGED" in got
+    if known == "right-key":
+        assert not refused and "Permission denied" in got, got
+    else:
+        assert refused, got
+
+
+def run_airflow_text(rendered: Rendered, tmp: Path, env: dict[str, str], probe: str) -> str:
+    home = tmp / "home"
+    home.mkdir(exist_ok=True)
+    cfg = home / "airflow.cfg"
+    cfg.write_text(rendered.airflow_cfg())
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+    clean.update({k: v for k, v in env.items() if k.startswith("AIRFLOW_CONN_")})
+    clean.update(AIRFLOW_HOME=str(home), AIRFLOW_CONFIG=str(cfg), HOME=str(home),
+                 AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_STORAGE_PATH=str(tmp / "bundles"), PYTHONDONTWRITEBYTECODE="1")
+    result = subprocess.run([sys.executable, "-W", "ignore", "-c", probe], capture_output=True, text=True,
+                            env=clean, cwd=home, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout.strip().splitlines()[-1]
