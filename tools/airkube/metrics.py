@@ -18,11 +18,11 @@ from typing import Any
 
 from .errors import AirkubeError
 
-# PromQL over the chart's StatsD exporter names (metrics.prefix "airflow"): seconds since the scheduler's heartbeat
-# counter last moved (resolution: the scrape interval; empty when it has not moved for 10 minutes)
-HEARTBEAT_AGE = ("time() - max(max_over_time(timestamp(changes(airflow_scheduler_heartbeat[30s]) > 0)[10m:5s]))")
-# the same over OTLP: every export writes a sample, so the newest sample's timestamp is the last export
-HEARTBEAT_AGE_OTLP = "time() - max(timestamp(airflow_scheduler_heartbeat_total))"
+# PromQL over the chart's StatsD exporter names (metrics.prefix "airflow"): scheduler heartbeats counted in the last
+# minute; more than 0 means a heartbeat less than a minute old (the scheduler beats every 5 s by default: ~12)
+HEARTBEATS_LAST_MINUTE = "sum(increase(airflow_scheduler_heartbeat[1m]))"
+# the same over OTLP (Prometheus adds _total to counters received over OTLP)
+HEARTBEATS_LAST_MINUTE_OTLP = "sum(increase(airflow_scheduler_heartbeat_total[1m]))"
 FAILED_LAST_HOUR = 'sum(increase(airflow_ti_finish{state="failed"}[1h]))'
 
 
@@ -137,7 +137,7 @@ def health_summary(api: Any, prometheus: Prometheus | None = None, now: datetime
     out.queued_to_running_samples = len(waits)
     out.median_queued_to_running_s = statistics.median(waits) if waits else None
     if prometheus is not None:
-        for name, expr in (("scheduler heartbeat age (s)", HEARTBEAT_AGE),
+        for name, expr in (("scheduler heartbeats in the last minute", HEARTBEATS_LAST_MINUTE),
                            ("task instances failed, last hour", FAILED_LAST_HOUR),
                            ("scheduler loop p50 (s)", "histogram_quantile(0.5, sum by (le) "
                                                       "(rate(airflow_scheduler_scheduler_loop_duration_bucket[5m])))")):
