@@ -131,6 +131,8 @@ class Traefik:
         ns, sa = self.namespace, NAME
         docs: list[dict[str, Any]] = [
             {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": PSA_RESTRICTED}},
+            # the release's namespace, before the release: the Role below lives there (Release.install labels it too)
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": self.watch, "labels": PSA_RESTRICTED}},
             {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": sa, "namespace": ns}},
             {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
              "metadata": {"name": self.rbac_name, "labels": LABELS},
