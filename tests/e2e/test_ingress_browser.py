@@ -169,9 +169,7 @@ def _browser_flow(base: str, prefix: str, password: str, shots: Path) -> dict[st
             page.wait_for_url(re.compile(re.escape(root) + r"/?(\?.*)?$"))
             times["login_s"] = time.monotonic() - t0
 
-            page.goto(f"{root}/dags")
-            for dag_id in SMOKE_DAGS:
-                expect(page.get_by_role("link", name=dag_id, exact=True).first).to_be_visible()
+            _wait_dags_listed(page, f"{root}/dags")
             page.screenshot(path=str(shots / "2-dags.png"))
             times["dags_s"] = time.monotonic() - t0
 
@@ -199,6 +197,23 @@ def _browser_flow(base: str, prefix: str, password: str, shots: Path) -> dict[st
         finally:
             browser.close()
     return times
+
+
+def _wait_dags_listed(page: Any, url: str, timeout: float = 240) -> None:
+    """The DAG list shows every smoke DAG; reloaded until the dag-processor has parsed the pushed files."""
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import expect
+
+    deadline = time.monotonic() + timeout
+    while True:
+        page.goto(url)
+        try:
+            for dag_id in SMOKE_DAGS:
+                expect(page.get_by_role("link", name=dag_id, exact=True).first).to_be_visible(timeout=15_000)
+            return
+        except (AssertionError, PlaywrightError):
+            if time.monotonic() > deadline:
+                raise
 
 
 def _wait_run_success(page: Any, root: str, timeout: float = 300) -> str:
