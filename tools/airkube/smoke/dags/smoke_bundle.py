@@ -31,8 +31,6 @@ def smoke_bundle():
         print(f"AIRKUBE-EVIDENCE bundle_name={name}", flush=True)
         print(f"AIRKUBE-EVIDENCE bundle_version={version}", flush=True)
         print(f"AIRKUBE-EVIDENCE dag_file={here}", flush=True)
-        # the task runner's own measure of fetching the bundle at the run's version in this pod
-        print(f"AIRKUBE-EVIDENCE bundle_prepare_ms={getattr(ti, 'bundle_prepare_ms', -1)}", flush=True)
         if kind != "GitDagBundle":
             raise RuntimeError(f"the task ran from a {kind} bundle, not a GitDagBundle: DAGs are not from dags.bundles")
         if not _SHA.match(version) or version not in here:
