@@ -274,6 +274,21 @@ URL_WITH_PASSWORD = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@", re.I)
 VAR_REF = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
 
 
+CONN_SECRET_FIELDS = ("login", "password", "extra")
+
+
+def anonymous_connection(name: str, value: str) -> bool:
+    """An AIRFLOW_CONN_ env whose JSON has no credential field (e.g. a public git bundle's `{"conn_type":"git"}`)
+    holds no secret; one with a login, password or extra still must come from a Secret."""
+    if not name.startswith("AIRFLOW_CONN_"):
+        return False
+    try:
+        conn = json.loads(value)
+    except ValueError:
+        return False
+    return isinstance(conn, dict) and not any(conn.get(f) for f in CONN_SECRET_FIELDS)
+
+
 def env_problems(where: str, spec: dict) -> list[str]:
     """A secret-named env var must use valueFrom, or be composed only from `$(VAR)` references to env vars that
     do (e.g. `postgresql://airflow:$(DB_PASSWORD)@host/db`): then the manifest holds no secret either."""
@@ -289,7 +304,8 @@ def env_problems(where: str, spec: dict) -> list[str]:
                 continue
             refs = VAR_REF.findall(str(value))
             composed = bool(refs) and all(r in from_secret for r in refs)
-            if SECRET_NAME.search(name) and not NOT_A_SECRET.search(name) and not composed:
+            if SECRET_NAME.search(name) and not NOT_A_SECRET.search(name) and not composed \
+                    and not anonymous_connection(name, str(value)):
                 problems.append(f"{where} container {c.get('name')}: env {name} has a literal value; use valueFrom")
             if URL_WITH_PASSWORD.search(VAR_REF.sub("", str(value))):
                 problems.append(f"{where} container {c.get('name')}: env {name} holds a URL with a password")
