@@ -308,6 +308,9 @@ def test_task_fails_loudly_when_its_bundle_cannot_be_fetched(world: World) -> No
 
 def test_uninstall(world: World, core: client.CoreV1Api) -> None:
     world.release.uninstall()
-    wait_for(lambda: not core.list_namespaced_pod(NS, label_selector=SELECTOR).items, 900,
+    # the failed task's pod (test_task_fails_loudly…) is kept by Airflow (delete_worker_pods_on_failure is off), not
+    # by Helm: nothing is left to delete it once the scheduler is gone, so the test removes it
+    core.delete_collection_namespaced_pod(NS, label_selector=f"{SELECTOR},kubernetes_executor=True")
+    wait_for(lambda: not core.list_namespaced_pod(NS, label_selector=SELECTOR).items, 300,
              "release pods to go away after uninstall")
     core.delete_namespace(NS)
