@@ -6,7 +6,7 @@ AIRKUBE := $(VENV)/bin/airkube
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 PYTEST_FAST := $(PY) -m pytest tests/charts tests/toolkit tests/airflow
 
-.PHONY: help setup lint test test-helm3 e2e e2e-kind reliability deploy deploy-kind deploy-local images cluster-up cluster-down \
+.PHONY: help setup lint test test-helm3 e2e e2e-browser e2e-metrics e2e-kind reliability deploy deploy-kind deploy-local images cluster-up cluster-down \
         docker-up docker-down \
         bench bench-render scan scanners chart-docs clean
 
@@ -26,6 +26,12 @@ test: setup lint  ## fast suite: charts rendered by real helm 4 and 3, toolkit, 
 
 e2e: setup  ## real-cluster suite: local cluster, images, install, smoke DAGs, upgrades, reliability
 	$(PY) -m pytest tests/e2e -v
+
+e2e-browser: setup  ## opt-in: Traefik (Ingress + Gateway API) and Chromium through the UI (builds Traefik once, ≈ 8 min)
+	AIRKUBE_E2E_BROWSER=1 $(PY) -m pytest tests/e2e/test_ingress_browser.py -v
+
+e2e-metrics: setup  ## opt-in: our Prometheus build scrapes the StatsD exporter / receives OTLP; PromQL vs a smoke run
+	AIRKUBE_E2E_METRICS=1 $(PY) -m pytest tests/e2e/test_metrics.py -v
 
 deploy: setup  ## cluster (kind if Docker answers, else local, else current context) → images → install → smoke
 	$(AIRKUBE) deploy

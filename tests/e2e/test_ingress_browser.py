@@ -41,9 +41,10 @@ UI_TIMEOUT_MS = 60_000
 
 
 # Passed live 2026-12-02: 2 passed in 474 s (install 84 s, Ingress flow 92 s, upgrade to the HTTPRoute 167 s,
-# sub-path flow 56 s). AIRKUBE_E2E_BROWSER=0 leaves it out of a run (e.g. to save those minutes).
-pytestmark = pytest.mark.skipif(os.environ.get("AIRKUBE_E2E_BROWSER") == "0",
-                                reason="AIRKUBE_E2E_BROWSER=0: browser + Traefik test left out of this run")
+# sub-path flow 56 s). Opt-in (`make e2e-browser`, or AIRKUBE_E2E_BROWSER=1): with the Traefik build (≈ 8 min cold)
+# it would add ≈ 16 min to a CI run that must stay within its time limit.
+pytestmark = pytest.mark.skipif(os.environ.get("AIRKUBE_E2E_BROWSER") != "1",
+                                reason="opt-in: AIRKUBE_E2E_BROWSER=1 (or make e2e-browser) runs Traefik + Chromium")
 
 
 def say(text: str) -> None:

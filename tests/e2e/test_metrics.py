@@ -28,6 +28,11 @@ from airkube.metrics import HEARTBEATS_LAST_MINUTE, HEARTBEATS_LAST_MINUTE_OTLP,
 from e2e_api import api_session
 from e2e_helpers import ROOT, TIMINGS, Release, ensure_namespace, wait_for
 
+# Opt-in (`make e2e-metrics`, or AIRKUBE_E2E_METRICS=1): the Prometheus build (341 s cold) and two smoke phases
+# would push the CI run past its time limit.
+pytestmark = pytest.mark.skipif(os.environ.get("AIRKUBE_E2E_METRICS") != "1",
+                                reason="opt-in: AIRKUBE_E2E_METRICS=1 (or make e2e-metrics) runs Prometheus + 2 smoke phases")
+
 NS = "e2e-metrics"
 RELEASE = "airflow"
 PROM = "prometheus"
