@@ -450,3 +450,22 @@ def test_cli_smoke_help_lists_the_options():
         assert opt in res.output
     res = CliRunner().invoke(app, ["dags", "--help"])
     assert res.exit_code == 0 and "push" in res.output and "git-server" in res.output
+
+
+@pytest.mark.parametrize(("dag_id", "task_id", "key"), [("smoke_git_sync", "came_through_git", "git_commit"),
+                                                          ("smoke_bundle", "came_through_bundle", "bundle_version")])
+def test_commit_judges_compare_with_the_git_server(dag_id: str, task_id: str, key: str) -> None:
+    from airkube.smoke.checks import CHECKS, CheckContext
+    from airkube.smoke.report import DagResult, TaskResult
+
+    def judged(evidence: dict[str, str], commit: str | None) -> list[str]:
+        dag = DagResult(dag_id, "r", "success", [TaskResult(dag_id, task_id, state="success", evidence=evidence)])
+        CHECKS[dag_id].judge(dag, CheckContext(git_commit=commit))
+        return dag.problems
+
+    assert judged({key: "abc"}, "abc") == []
+    assert judged({key: "abc"}, None) == []
+    (wrong,) = judged({key: "abc"}, "def")
+    assert "abc" in wrong and "def" in wrong
+    (absent,) = judged({}, "def")
+    assert "reported" in absent

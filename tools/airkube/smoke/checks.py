@@ -103,24 +103,24 @@ def _judge_logs(dag: DagResult, ctx: CheckContext) -> None:
         )
 
 
-# --- smoke_git_sync: the DAG came from the git server's current commit --------------------------------------
-def _judge_git_sync(dag: DagResult, ctx: CheckContext) -> None:
-    task = _task(dag, "came_through_git")
-    commit = task.evidence.get("git_commit") if task else None
-    if not commit:
-        dag.problems.append("no git commit reported: the DAG file did not come through git-sync")
-    elif ctx.git_commit and commit != ctx.git_commit:
-        dag.problems.append(f"DAG ran from commit {commit}, but the git server's main is {ctx.git_commit}")
+# --- smoke_git_sync / smoke_bundle: the DAG (or task) came from the git server's current commit ---------------
+def _judge_commit(task_id: str, key: str, absent: str, ran_from: str) -> Callable[[DagResult, CheckContext], None]:
+    """A judge: task `task_id` reported `key` (else `absent`), equal to the git server's main when it is known."""
+    def judge(dag: DagResult, ctx: CheckContext) -> None:
+        task = _task(dag, task_id)
+        commit = task.evidence.get(key) if task else None
+        if not commit:
+            dag.problems.append(absent)
+        elif ctx.git_commit and commit != ctx.git_commit:
+            dag.problems.append(f"{ran_from} {commit}, but the git server's main is {ctx.git_commit}")
+    return judge
 
 
-# --- smoke_bundle: the task ran from a GitDagBundle at the git server's current commit ------------------------
-def _judge_bundle(dag: DagResult, ctx: CheckContext) -> None:
-    task = _task(dag, "came_through_bundle")
-    version = task.evidence.get("bundle_version") if task else None
-    if not version:
-        dag.problems.append("no bundle version reported: the task did not run from a git DAG bundle")
-    elif ctx.git_commit and version != ctx.git_commit:
-        dag.problems.append(f"task ran from bundle version {version}, but the git server's main is {ctx.git_commit}")
+_judge_git_sync = _judge_commit("came_through_git", "git_commit",
+                                "no git commit reported: the DAG file did not come through git-sync", "DAG ran from commit")
+_judge_bundle = _judge_commit("came_through_bundle", "bundle_version",
+                              "no bundle version reported: the task did not run from a git DAG bundle",
+                              "task ran from bundle version")
 
 
 CHECKS: dict[str, DagCheck] = {
