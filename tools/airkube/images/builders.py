@@ -271,29 +271,28 @@ def _build_go_sh(ctx: BuildContext, target: str, *names: str) -> list[Path]:
     return paths
 
 
+def _static_go_image(ctx: BuildContext, binary: Path, in_image: str, dirs: tuple[str, ...] = ()) -> list[Layer]:
+    """One layer: a static Go binary at /bin/<in_image>, minimal passwd/group, /tmp and any extra world-writable dirs."""
+    entries = [FileEntry(f"bin/{in_image}", source=binary, mode=0o755),
+               FileEntry("etc/passwd", data=PASSWD_MIN.encode()), FileEntry("etc/group", data=GROUP_MIN.encode()),
+               *(FileEntry(d, kind="dir", mode=0o777) for d in dirs), FileEntry("tmp", kind="dir", mode=0o1777)]
+    return [ctx.store.put_layer(file_members(entries), created_by=f"COPY {binary.name} /bin/{in_image}")]
+
+
 def build_statsd_exporter(ctx: BuildContext) -> list[Layer]:
     (binary,) = _build_go_sh(ctx, "statsd-exporter", "statsd-exporter")
-    entries = [FileEntry("bin/statsd_exporter", source=binary, mode=0o755),
-               FileEntry("etc/passwd", data=PASSWD_MIN.encode()), FileEntry("etc/group", data=GROUP_MIN.encode()),
-               FileEntry("tmp", kind="dir", mode=0o1777)]
-    return [ctx.store.put_layer(file_members(entries), created_by=f"COPY {binary.name} /bin/statsd_exporter")]
+    return _static_go_image(ctx, binary, "statsd_exporter")
 
 
 def build_prometheus(ctx: BuildContext) -> list[Layer]:
     # promtool is built alongside (the dashboard test parses PromQL with it) but stays out of the image
     prometheus, _promtool = _build_go_sh(ctx, "prometheus", "prometheus", "promtool")
-    entries = [FileEntry("bin/prometheus", source=prometheus, mode=0o755),
-               FileEntry("etc/passwd", data=PASSWD_MIN.encode()), FileEntry("etc/group", data=GROUP_MIN.encode()),
-               FileEntry("prometheus", kind="dir", mode=0o777), FileEntry("tmp", kind="dir", mode=0o1777)]
-    return [ctx.store.put_layer(file_members(entries), created_by=f"COPY {prometheus.name} /bin/prometheus")]
+    return _static_go_image(ctx, prometheus, "prometheus", dirs=("prometheus",))
 
 
 def build_traefik(ctx: BuildContext) -> list[Layer]:
     (binary,) = _build_go_sh(ctx, "traefik", "traefik")
-    entries = [FileEntry("bin/traefik", source=binary, mode=0o755),
-               FileEntry("etc/passwd", data=PASSWD_MIN.encode()), FileEntry("etc/group", data=GROUP_MIN.encode()),
-               FileEntry("tmp", kind="dir", mode=0o1777)]
-    return [ctx.store.put_layer(file_members(entries), created_by=f"COPY {binary.name} /bin/traefik")]
+    return _static_go_image(ctx, binary, "traefik")
 
 
 BUILDERS: dict[str, Callable[[BuildContext], list[Layer]]] = {
