@@ -72,8 +72,8 @@ bench: setup  ## P1..P5 against bare pods on the local cluster (own release in $
 bench-render: setup  ## median helm template time and object counts
 	$(PY) scripts/bench_render.py
 
-scanners:  ## build Trivy v0.74.0 into the versioned cache (long cold build; make setup skips it)
-	scripts/build-go.sh trivy
+scanners:  ## also build the whole Trivy v0.74.0 CLI (long cold build; make setup builds trivy-config, its scanner alone)
+	scripts/build-go.sh scanners
 
 scan: setup  ## kube-score + Trivy over the render of every values file: counts, findings (also in make test)
 	$(PY) -m airkube.scanners

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Build the Go binaries of the local provider once, cached outside the repo and keyed by version.
-# Usage: scripts/build-go.sh [kube|etcd|coredns|kube-router|kube-score|trivy|statsd-exporter|prometheus|all|scanners]
+# Usage: scripts/build-go.sh [kube|etcd|coredns|kube-router|kube-score|trivy|trivy-config|statsd-exporter|prometheus|all|scanners]
 #        (default: all)
 # kube-router: only its NetworkPolicy controller runs, as a host process of our test cluster (never in the chart).
 # statsd-exporter: the chart's metrics.enabled exporter (image airkube.local/statsd-exporter). prometheus (+ promtool):
 # the metrics e2e test's Prometheus; built on demand (~6 min cold, 2 cores). promql-parse: Prometheus's own PromQL
 # parser package alone (wrapper module scripts/build/promql-parse), small enough for `make setup` (dashboard test).
-# kube-score, trivy: the manifest scanners of `make test` (tests/charts/test_scanners.py).
+# kube-score, trivy-config: the manifest scanners of `make test` (tests/charts/test_scanners.py). trivy-config is
+# Trivy v0.74.0's own Kubernetes misconfiguration scanner + embedded checks behind a tiny main (wrapper module
+# scripts/build/trivy-config: 735 packages against the CLI's 3,361, ~4 CPU-min cold); `trivy` is the whole CLI
+# (`make scanners`, ~20 CPU-min cold), against which test_scanners checks the wrapper's findings when it is built.
 # traefik: the ingress controller + Gateway API implementation of tests/e2e/test_ingress_browser.py (never in the chart).
 # (git-sync: k8s.io/git-sync is refused by the Go proxy (403); the image ships scripts/images/git-sync instead.)
 set -euo pipefail
@@ -191,8 +194,9 @@ case "$what" in
   kube-router) build_kube_router ;;
   kube-score) build_kube_score ;;
   trivy) build_trivy ;;
+  trivy-config) GOEXPERIMENT=jsonv2 build_wrapper trivy-config trivy-config "$TRIVY_VERSION" ;;
   traefik) build_traefik ;;
-  scanners) build_kube_score; build_trivy ;;
+  scanners) build_kube_score; GOEXPERIMENT=jsonv2 build_wrapper trivy-config trivy-config "$TRIVY_VERSION"; build_trivy ;;
   statsd-exporter) build_statsd_exporter ;;
   prometheus) build_prometheus ;;
   promql-parse) build_wrapper promql-parse promql-parse "$PROMETHEUS_VERSION" ;;

@@ -3,7 +3,9 @@ render of every values/*.yaml file and of the worker pod template.
 
 Zero HIGH/CRITICAL findings (kube-score: its CRITICAL grade) may remain unless charts/airflow/scanners.yaml accepts
 them with one sentence of reason, and that sentence is in the chart README's "Scanner findings" section.
-Both binaries are built by `make setup` (scripts/build-go.sh scanners), cached by version in ~/.cache/airkube/bin.
+kube-score and trivy-config (Trivy's own Kubernetes scanner + embedded checks, without its CLI) are built by
+`make setup`, cached by version in ~/.cache/airkube/bin; `make scanners` adds the whole Trivy CLI, and then
+test_trivy_config_agrees_with_the_trivy_cli checks that both report the same findings.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ README = REPO / "charts" / "airflow" / "README.md"
 
 def _need(name: str) -> None:
     try:
-        scanners.binary(name)
+        scanners.binary(scanners.BINARY.get(name, name))
     except scanners.ScannerError as exc:
         pytest.skip(str(exc))
 
@@ -34,7 +36,7 @@ def _built() -> tuple[str, ...]:
     built = []
     for name in scanners.SCANNERS:
         try:
-            scanners.binary(name)
+            scanners.binary(scanners.BINARY[name])
             built.append(name)
         except scanners.ScannerError:
             pass
@@ -135,3 +137,24 @@ def test_allowlist_reasons_are_one_sentence(tmp_path: Path) -> None:
     bad.write_text("accepted:\n  - {scanner: trivy, check: KSV-0001, reason: 'Two. Sentences.'}\n")
     with pytest.raises(scanners.ScannerError, match="one sentence"):
         scanners.load_allowlist(bad)
+
+
+def test_trivy_config_agrees_with_the_trivy_cli(tmp_path: Path) -> None:
+    """trivy-config (in make test) and `trivy config` (the CLI, `make scanners`) give the same HIGH/CRITICAL set."""
+    try:
+        scanners.binary("trivy")  # the whole CLI: only `make scanners` builds it
+    except scanners.ScannerError as exc:
+        pytest.skip(str(exc))
+    _need("trivy")
+    renders = scanners.render_all(tmp_path, [REPO / "values" / f"{v}.yaml" for v in ("local", "dags-git-bundle")])
+    bad = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "bad", "namespace": "x"},
+           "spec": {"hostPID": True, "containers": [{"name": "c", "image": "busybox",
+                                                    "securityContext": {"privileged": True}}]}}
+    renders["bad"] = [bad]
+    root, names = tmp_path / "objects", {}
+    for render, docs in renders.items():
+        names[render] = scanners.write_objects(docs, root / render)
+    key = lambda fs: sorted({(f.check, f.severity, f.obj, f.render) for f in fs})  # noqa: E731
+    slim, cli = scanners.trivy(root, names, tmp_path), scanners.trivy(root, names, tmp_path, cli=True)
+    assert any(f.render == "bad" for f in cli)
+    assert key(slim) == key(cli)

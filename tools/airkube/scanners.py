@@ -1,4 +1,7 @@
-"""Manifest scanners: kube-score and Trivy (`trivy config`, offline, embedded checks) over the chart's renders.
+"""Manifest scanners: kube-score and Trivy (offline, embedded checks) over the chart's renders.
+
+Trivy runs as trivy-config (scripts/build/trivy-config): Trivy v0.74.0's own Kubernetes scanner and embedded checks
+without the CLI, small enough for `make setup`; `make scanners` adds the whole CLI, checked to agree with it.
 
 Render sets: charts/airflow with each values/*.yaml file; every object is scanned from a file of its own, and the
 KubernetesExecutor's worker pod template (a Pod kept as text in a ConfigMap) is scanned as a Pod too.
@@ -54,12 +57,13 @@ def cache_dir() -> Path:
 
 def binary(name: str, build: bool = False) -> Path:
     """<cache>/bin/<name>-<version>, built by scripts/build-go.sh (`make setup`) when `build` is set."""
-    version = {"kube-score": KUBE_SCORE_VERSION, "trivy": TRIVY_VERSION}[name]
+    version = {"kube-score": KUBE_SCORE_VERSION, "trivy": TRIVY_VERSION, "trivy-config": TRIVY_VERSION}[name]
     path = cache_dir() / "bin" / f"{name}-{version}"
     if not os.access(path, os.X_OK) and build:
         subprocess.run([str(repo_root() / "scripts" / "build-go.sh"), name], check=True)
     if not os.access(path, os.X_OK):
-        raise ScannerError(f"{path} is missing: build it with `scripts/build-go.sh {name}` (part of `make setup`)")
+        how = "`make scanners`" if name == "trivy" else "part of `make setup`"
+        raise ScannerError(f"{path} is missing: build it with `scripts/build-go.sh {name}` ({how})")
     return path
 
 
@@ -207,17 +211,25 @@ def kube_score(folder: Path, names: dict[str, str], render: str) -> list[Finding
     return findings
 
 
-def trivy(root: Path, names: dict[str, dict[str, str]], work: Path) -> list[Finding]:
-    """One `trivy config` run over <root>/<render>/<file> (its embedded checks load once); names: render -> files."""
-    # offline: embedded checks only, no update/version/telemetry calls (nothing may leave this machine)
-    result = subprocess.run([str(binary("trivy")), "config", "--skip-check-update", "--skip-version-check",
-                             "--disable-telemetry", "--quiet", "--format", "json",
-                             "--cache-dir", str(work / "trivy-cache"), "--severity", ",".join(sorted(COUNTED_TRIVY)),
-                             str(root)], capture_output=True, text=True, timeout=900)
+def _trivy_report(root: Path, work: Path, cli: bool) -> dict[str, Any]:
+    """Trivy's JSON report over <root>: from trivy-config (default) or, with `cli`, from the whole `trivy` CLI."""
+    if cli:  # offline: embedded checks only, no update/version/telemetry calls (nothing may leave this machine)
+        argv = [str(binary("trivy")), "config", "--skip-check-update", "--skip-version-check", "--disable-telemetry",
+                "--quiet", "--format", "json", "--cache-dir", str(work / "trivy-cache"),
+                "--severity", ",".join(sorted(COUNTED_TRIVY)), str(root)]
+    else:  # the same scanner and embedded checks, linked without the CLI (offline by construction)
+        argv = [str(binary("trivy-config")), str(root)]
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=900)
     if result.returncode != 0 or not result.stdout.strip().startswith("{"):
-        raise ScannerError(f"trivy config failed (rc {result.returncode}):\n{result.stderr[-2000:]}")
+        raise ScannerError(f"{Path(argv[0]).name} failed (rc {result.returncode}):\n{result.stderr[-2000:]}")
+    report: dict[str, Any] = json.loads(result.stdout)
+    return report
+
+
+def trivy(root: Path, names: dict[str, dict[str, str]], work: Path, cli: bool = False) -> list[Finding]:
+    """One Trivy run over <root>/<render>/<file> (its embedded checks load once); names: render -> files."""
     findings = []
-    for res in json.loads(result.stdout).get("Results") or []:
+    for res in _trivy_report(root, work, cli).get("Results") or []:
         target = Path(res.get("Target", "?"))
         render = target.parent.name
         obj = names.get(render, {}).get(target.name, str(target))
@@ -229,6 +241,7 @@ def trivy(root: Path, names: dict[str, dict[str, str]], work: Path) -> list[Find
 
 
 SCANNERS = ("kube-score", "trivy")
+BINARY = {"kube-score": "kube-score", "trivy": "trivy-config"}  # scanner -> the cached binary that runs it
 
 
 def scan_docs(renders: dict[str, list[dict[str, Any]]], work: Path,
