@@ -102,16 +102,8 @@ fi
 # Traefik v3.7.13 is built on demand (≈ 8 min cold) when the opt-in browser test builds its image
 # (`airkube.local/traefik`, scripts/build-go.sh traefik, cached by version).
 
-# --- kind, only where a Docker engine answers ----------------------------------------------------
-KIND_VERSION=v0.30.0
-if command -v docker >/dev/null && timeout 5 docker info >/dev/null 2>&1; then
-  kind="$cache/tools/kind-$KIND_VERSION"
-  if [ ! -x "$kind" ]; then
-    step "kind $KIND_VERSION"
-    gobin="$(mktemp -d)"; GOBIN="$gobin" go install "sigs.k8s.io/kind@$KIND_VERSION"
-    mv "$gobin/kind" "$kind"; rmdir "$gobin"
-  fi
-  ln -sf "$kind" "$bin/kind"
-fi
+# --- kind: built on first use by the kind provider (sigs.k8s.io/kind at tools/airkube/cluster/docker.py's KIND_VERSION,
+# cached by version), whether or not a Docker engine answers now; drop the link an older setup made to its own build
+if [ -L "$bin/kind" ] && [[ "$(readlink "$bin/kind")" == "$cache/tools/kind-"* ]]; then rm -f "$bin/kind"; fi
 
 step "setup done: $("$bin/helm" version --short), helm3 $("$bin/helm3" version --short 2>/dev/null || echo '?'), $("$bin/kubectl" version --client 2>/dev/null | head -1)"

@@ -6,17 +6,18 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from airkube.cluster.base import ClusterError
+from airkube.cluster.docker import KIND_VERSION
 from airkube.cluster.kind import KindProvider, KindSettings, render_config
 from airkube.cluster.select import docker_answers
 
 ROOT = Path(__file__).resolve().parents[2]
 STATIC = ROOT / "scripts" / "kind-cluster.yaml"
-KIND_VERSION = "v0.30.0"
 CHECKER_SRC = Path(__file__).parent / "kind_config_check"
 
 
@@ -33,6 +34,10 @@ def kind_checker() -> Path:
                                text=True, env={**os.environ, "CGO_ENABLED": "0"}, timeout=900)
         assert build.returncode == 0, build.stderr
     return binary
+
+
+def test_checker_pins_the_kind_we_build() -> None:
+    assert f"sigs.k8s.io/kind {KIND_VERSION}" in (CHECKER_SRC / "go.mod").read_text()
 
 
 def check(checker: Path, path: Path) -> subprocess.CompletedProcess:
@@ -150,23 +155,38 @@ def test_command_plan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
                             ["/bin/kind", "delete", "cluster", "--name", "airkube", "--kubeconfig", str(state / "kubeconfig")]]
 
 
-def test_missing_archive_and_missing_kind(tmp_path: Path) -> None:
+def test_missing_archive_and_missing_kind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     provider = _provider(tmp_path, Recorder())
     with pytest.raises(ClusterError, match="does not exist"):
         provider.load_images([tmp_path / "nope.tar"])
-    no_kind = KindProvider(KindSettings(config=STATIC, state_dir=tmp_path, kind=None), Recorder())
-    no_kind.settings = KindSettings(config=STATIC, state_dir=tmp_path, kind=None)
-    assert not no_kind.exists()
-    with pytest.raises(ClusterError, match="needs a Docker engine"):
+    # no kind beside the interpreter, on PATH or in the cache, and no Go to build it
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.setenv("AIRKUBE_CACHE", str(tmp_path / "cache"))
+    recorder = Recorder()
+    no_kind = KindProvider(KindSettings(config=STATIC, state_dir=tmp_path, kind=None), recorder)
+    assert not no_kind.exists()  # looking builds nothing and runs nothing
+    assert recorder.calls == []
+    with pytest.raises(ClusterError, match="Go is missing to build it"):
         no_kind.create_argv()
+
+
+def test_cached_kind_build_is_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.setenv("AIRKUBE_CACHE", str(tmp_path / "cache"))
+    built = tmp_path / "cache" / "bin" / f"kind-{KIND_VERSION}.d" / "kind"
+    built.parent.mkdir(parents=True)
+    built.write_text("#!/bin/sh\n")
+    built.chmod(0o755)
+    provider = KindProvider(KindSettings(config=STATIC, state_dir=tmp_path, kind=None), Recorder())
+    assert provider.list_argv() == [str(built), "get", "clusters"]
 
 
 @pytest.mark.skipif(not docker_answers(), reason="no Docker engine answers `docker info` on this machine: "
                                                   "the real kind cluster test needs one")
 def test_real_kind_cluster(tmp_path: Path) -> None:  # pragma: no cover - needs Docker
     provider = KindProvider(KindSettings(name="airkube-test", state_dir=tmp_path))
-    if not provider.settings.kind:
-        pytest.skip("kind is not installed (make setup installs it when Docker answers)")
     try:
         provider.create()
         assert provider.exists()

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import copy
 import os
-import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,16 +33,11 @@ def run(argv: list[str]) -> subprocess.CompletedProcess:
 
 
 def kind_executable() -> str | None:
-    beside = Path(sys.executable).parent / "kind"
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("kind")
-    if found:
-        return found
-    from .docker import KIND_VERSION
+    """The kind binary if one is there (never builds it: `KindProvider` builds it on first use)."""
+    from .docker import kind_binary
 
-    cached = Path(os.environ.get("AIRKUBE_CACHE", Path.home() / ".cache" / "airkube")) / "bin" / f"kind-{KIND_VERSION}.d" / "kind"
-    return str(cached) if cached.exists() else None
+    found = kind_binary(build=False)
+    return str(found) if found else None
 
 
 BUILD_IMAGE = "airkube"  # --image airkube: build the offline node image here (the default on the private engine)
@@ -134,6 +127,7 @@ class KindProvider(ClusterProvider):
 
     def __init__(self, settings: KindSettings | None = None, runner: Runner = run):
         self.settings = (settings or KindSettings()).resolved()
+        self._kind_path: str | None = None
         self._run = runner
 
     # -- paths and command plans (pure; unit-tested) ------------------------------------------------
@@ -151,10 +145,12 @@ class KindProvider(ClusterProvider):
         return f"kind-{self.settings.name}"
 
     def _kind(self) -> str:
-        if not self.settings.kind:
-            raise ClusterError("kind is not installed: it needs a Docker engine; start Docker "
-                               "(or `airkube docker up`), then run `make setup`")
-        return self.settings.kind
+        """The kind binary: as configured or found, else built once from the Go module proxy (cached by version)."""
+        if not self._kind_path:
+            from .docker import kind_binary
+
+            self._kind_path = self.settings.kind or str(kind_binary())
+        return self._kind_path
 
     def create_argv(self, image: str | None = None) -> list[str]:
         return [self._kind(), "create", "cluster", "--name", self.settings.name,
@@ -188,11 +184,13 @@ class KindProvider(ClusterProvider):
         return proc
 
     def cluster_listed(self) -> bool:
+        if not self.settings.kind and not self._kind_path and kind_executable() is None:
+            return False  # no kind binary here, so no kind cluster of ours: nothing to build just to look
         proc = self._run(self.list_argv())
         return proc.returncode == 0 and self.settings.name in (proc.stdout or "").split()
 
     def exists(self) -> bool:
-        if not self.settings.kind or not self.cluster_listed():
+        if not self.cluster_listed():
             return False
         if not self.kubeconfig().is_file():
             self._check(self.export_kubeconfig_argv(), "writing the kind kubeconfig")
@@ -247,7 +245,7 @@ class KindProvider(ClusterProvider):
         return (self._check(self.get_nodes_argv(), "listing kind nodes").stdout or "").split()
 
     def delete(self, purge: bool = False) -> None:
-        if self.settings.kind and self.cluster_listed():
+        if self.cluster_listed():
             self._check(self.delete_argv(), f"deleting kind cluster {self.settings.name}")
         self.kubeconfig().unlink(missing_ok=True)
 
