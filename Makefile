@@ -8,7 +8,7 @@ PYTEST_FAST := $(PY) -m pytest tests/charts tests/toolkit tests/airflow
 
 .PHONY: help setup lint test test-helm3 e2e e2e-browser e2e-metrics e2e-kind reliability deploy deploy-kind deploy-local images cluster-up cluster-down \
         docker-up docker-down \
-        bench bench-render scan scanners chart-docs clean
+        bench bench-delivery bench-render scan scanners chart-docs clean
 
 help:  ## list targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -68,6 +68,9 @@ bench: setup  ## P1..P5 against bare pods on the local cluster (own release in $
 	$(AIRKUBE) install -f values/local.yaml -n $(BENCH_NS) --release airflow && \
 	$(AIRKUBE) bench -n $(BENCH_NS) -r airflow -f values/local.yaml --json docs/benchmarks.json --docs docs/benchmarks.md; \
 	rc=$$?; $(AIRKUBE) uninstall -n $(BENCH_NS) --release airflow; exit $$rc
+
+bench-delivery: setup  ## P1 per DAG-delivery mode (PVC, git-sync, bundle), a fresh release each; docs/benchmarks-delivery.md
+	KUBECONFIG=$(BENCH_KUBECONFIG) $(AIRKUBE) bench --deliveries all --json docs/benchmarks-delivery.json
 
 bench-render: setup  ## median helm template time and object counts
 	$(PY) scripts/bench_render.py

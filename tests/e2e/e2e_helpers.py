@@ -93,6 +93,6 @@ def wait_for(predicate, timeout: float, what: str, interval: float = 2.0) -> flo
 
 def ensure_namespace(core: Any, name: str) -> None:
     """Create the namespace unless it exists."""
-    from kubernetes import client
+    from airkube.kube import ensure_namespace as ensure
 
-    create_or_update(lambda: core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name))))
+    ensure(core, name)

@@ -106,5 +106,9 @@ class DeployError(AirkubeError):
     """A step of `airkube deploy` failed; the message names the step."""
 
 
+class BenchError(AirkubeError):
+    """A benchmark could not run (bad option, a release that never became ready, a run that did not succeed)."""
+
+
 class MigrationError(AirkubeError):
     """`airkube migrate-dag` cannot convert a construct faithfully; the message names the line and the fix."""

@@ -168,6 +168,12 @@ def create_or_update(create: Callable[[], Any], update: Callable[[], Any] | None
     return False
 
 
+def ensure_namespace(core: k8s.CoreV1Api, name: str, labels: dict[str, str] | None = None) -> bool:
+    """Create the namespace unless it exists (an existing one is kept as it is). True when it was created."""
+    meta = k8s.V1ObjectMeta(name=name, labels=labels or None)
+    return create_or_update(lambda: core.create_namespace(k8s.V1Namespace(metadata=meta)))
+
+
 def wait_gone(read: Callable[[], Any], what: str, timeout: float) -> None:
     """Poll ``read()`` (a kubernetes ``read_*`` call) until it answers 404."""
 

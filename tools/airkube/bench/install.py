@@ -61,7 +61,7 @@ async def _install_wait(helm: Helm, values: dict, timeout: str) -> float:
     return time.monotonic() - t0
 
 
-def _delete_namespace(core: Any, namespace: str, timeout: float = 300.0) -> None:
+def delete_namespace(core: Any, namespace: str, timeout: float = 300.0) -> None:
     """Delete the bench's own namespace (PVCs of the StatefulSet included) and wait until it is gone."""
     from kubernetes.client.exceptions import ApiException
 
@@ -82,7 +82,7 @@ def time_install(core: Any, kubeconfig: Path | None, kube_context: str | None, v
                     timeout=timeout)
     helm = Helm(target)
     values = ValuesInput(files=tuple(values_files)).merged()
-    _delete_namespace(core, namespace)
+    delete_namespace(core, namespace)
     try:
         install_s = asyncio.run(_install_wait(helm, values, timeout))
         timeline = install_timeline(core, namespace)
@@ -91,5 +91,5 @@ def time_install(core: Any, kubeconfig: Path | None, kube_context: str | None, v
         try:
             asyncio.run(helm.uninstall(wait=True))
         finally:
-            _delete_namespace(core, namespace)
+            delete_namespace(core, namespace)
     return InstallTiming(install_s, upgrade_s, timeline)

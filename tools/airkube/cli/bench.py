@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from .options import Context, Kubeconfig, Namespace, Release
 
@@ -26,8 +27,14 @@ def register(app: typer.Typer) -> None:
         docs: Path = typer.Option(Path("docs/benchmarks.md"), help="markdown report (plots beside it)"),
         image: str = typer.Option(None, help="image of the bare pods (default: the release's airflow image)"),
         deliver: bool = typer.Option(True, help="push the bench DAGs into the release's dags PVC first"),
+        deliveries: str = typer.Option(None, help="instead: P1 per DAG-delivery mode, each in a fresh release of its "
+                                                  "own (pvc,git-sync,bundle or all); writes "
+                                                  "docs/benchmarks-delivery.md"),
     ) -> None:
         """Measure task latency, fan-out, install time, render time and idle memory."""
+        if deliveries:
+            _bench_deliveries(deliveries, p1_runs, kubeconfig, kube_context, install_values, json_out, docs)
+            return
         from airkube.bench import BenchOptions, run_bench
         from airkube.bench.report import figures_table, write_json, write_markdown, write_plots
 
@@ -42,6 +49,40 @@ def register(app: typer.Typer) -> None:
             write_json(result, json_out)
         plots = write_plots(result, docs.parent)
         write_markdown(result, docs, _command_line(), plots)
+
+
+def _bench_deliveries(modes_text: str, runs: int, kubeconfig: Path | None, kube_context: str | None,
+                      values_files: list[Path], json_out: Path | None, docs: Path) -> None:
+    """`--deliveries`: P1 of the same trivial task through a PVC, git-sync and a DAG bundle."""
+    import dataclasses
+    import json
+    import os
+
+    from airkube.bench.delivery import DeliveryBenchOptions, figures, markdown, parse_modes, run_delivery_bench
+    from airkube.fsutil import atomic_write
+
+    console = Console(stderr=True)
+    opts = DeliveryBenchOptions(modes=parse_modes(modes_text), runs=runs,
+                                kubeconfig=str(kubeconfig) if kubeconfig else None, kube_context=kube_context)
+    if values_files:  # the cluster profile's values (default values/local.yaml)
+        opts = dataclasses.replace(opts, values_files=tuple(values_files))
+    load = {"start": [round(x, 2) for x in os.getloadavg()]}
+    results = run_delivery_bench(opts, lambda msg: console.print(msg, highlight=False))
+    load["end"] = [round(x, 2) for x in os.getloadavg()]
+    figs = {**figures(results), "load_average": load}
+    table = Table(title="P1 per DAG-delivery mode (medians)")
+    for col in ("mode", "P1", "bare pod", "ratio", "created→started", "started→running"):
+        table.add_column(col)
+    for mode, f in figs["modes"].items():
+        b = f["breakdown_s"]
+        table.add_row(mode, f"{f['p1_s']['median']} s", f"{f['bare_s']['median']} s", f"{f['p1_ratio']}×",
+                      f"{b.get('pod created→container started')} s", f"{b.get('container started→task running')} s")
+    Console().print(table)
+    if json_out:
+        atomic_write(json_out, (json.dumps(figs, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode())
+    page = docs.with_name("benchmarks-delivery.md")
+    atomic_write(page, markdown(figs, _command_line(), load).encode())
+    console.print(f"wrote {page}")
 
 
 def _command_line() -> str:
