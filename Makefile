@@ -8,7 +8,7 @@ PYTEST_FAST := $(PY) -m pytest tests/charts tests/toolkit tests/airflow
 
 .PHONY: help setup lint test test-helm3 e2e e2e-browser e2e-metrics e2e-kind reliability deploy deploy-kind deploy-local images cluster-up cluster-down \
         docker-up docker-down \
-        bench bench-delivery bench-render scan scanners chart-docs clean
+        bench bench-delivery bench-render bench-scale scan scanners chart-docs clean
 
 help:  ## list targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -74,6 +74,10 @@ bench-delivery: setup  ## P1 per DAG-delivery mode (PVC, git-sync, bundle), a fr
 
 bench-render: setup  ## median helm template time and object counts
 	$(PY) scripts/bench_render.py
+
+BENCH_SCALE_NS ?= bench-scale
+bench-scale: setup  ## P6: launch throughput of N = 100/500/2,000 mapped tasks on kwok fake nodes (builds kwok v0.8.0 once, own release in $(BENCH_SCALE_NS)); writes the P6 section of docs/benchmarks.md
+	KUBECONFIG=$(BENCH_KUBECONFIG) $(AIRKUBE) bench --scale -n $(BENCH_SCALE_NS) --json docs/benchmarks-p6.json --docs docs/benchmarks.md
 
 scanners:  ## also build the whole Trivy v0.74.0 CLI (long cold build; make setup builds trivy-config, its scanner alone)
 	scripts/build-go.sh scanners

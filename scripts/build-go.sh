@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build the Go binaries of the local provider once, cached outside the repo and keyed by version.
-# Usage: scripts/build-go.sh [kube|etcd|coredns|kube-router|kube-score|trivy|trivy-config|statsd-exporter|prometheus|all|scanners]
+# Usage: scripts/build-go.sh [kube|etcd|coredns|kube-router|kube-score|trivy|trivy-config|statsd-exporter|prometheus|kwok|all|scanners]
 #        (default: all)
 # kube-router: only its NetworkPolicy controller runs, as a host process of our test cluster (never in the chart).
 # statsd-exporter: the chart's metrics.enabled exporter (image airkube.local/statsd-exporter). prometheus (+ promtool):
@@ -10,6 +10,8 @@
 # Trivy v0.74.0's own Kubernetes misconfiguration scanner + embedded checks behind a tiny main (wrapper module
 # scripts/build/trivy-config: 735 packages against the CLI's 3,361, ~4 CPU-min cold); `trivy` is the whole CLI
 # (`make scanners`, ~20 CPU-min cold), against which test_scanners checks the wrapper's findings when it is built.
+# kwok: the fake-node controller of `airkube bench --scale` (P6, tools/airkube/bench/scale), a host process of the
+# bench only, built on demand by the bench (never by make setup). Its go.mod has no replace lines: go install.
 # traefik: the ingress controller + Gateway API implementation of tests/e2e/test_ingress_browser.py (never in the chart).
 # (git-sync: k8s.io/git-sync is refused by the Go proxy (403); the image ships scripts/images/git-sync instead.)
 set -euo pipefail
@@ -56,6 +58,7 @@ TRAEFIK_VERSION=v3.7.13
 STATSD_EXPORTER_VERSION=v0.31.0
 PROMETHEUS_VERSION=v0.316.0  # the Go module version of Prometheus 3.16.0
 PROMETHEUS_APP_VERSION=3.16.0
+KWOK_VERSION=v0.8.0
 
 build_kube() {
   local out="$cache/kube-$KUBE_VERSION"
@@ -199,6 +202,7 @@ case "$what" in
   scanners) build_kube_score; GOEXPERIMENT=jsonv2 build_wrapper trivy-config trivy-config "$TRIVY_VERSION"; build_trivy ;;
   statsd-exporter) build_statsd_exporter ;;
   prometheus) build_prometheus ;;
+  kwok) build_install kwok sigs.k8s.io/kwok/cmd/kwok "$KWOK_VERSION" ;;
   promql-parse) build_wrapper promql-parse promql-parse "$PROMETHEUS_VERSION" ;;
   all) build_kube; build_wrapper etcd etcd "$ETCD_VERSION"; build_wrapper coredns coredns "$COREDNS_VERSION"
        build_kube_router ;;
