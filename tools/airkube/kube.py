@@ -83,6 +83,18 @@ def api_answers(kubeconfig: str | Path | None, context: str | None, timeout: flo
         clients.api.close()
 
 
+def get_raw(api: k8s.ApiClient, path: str, query: Mapping[str, str] | None = None, timeout: float = 30.0) -> bytes:
+    """GET ``path`` of the API server (e.g. ``/metrics``, ``/api/v1/nodes/<n>/proxy/stats/summary``) as bytes,
+    with the client's credentials. KubeError naming the path on an API error."""
+    try:
+        resp = api.call_api(path, "GET", query_params=list((query or {}).items()), auth_settings=["BearerToken"],
+                            _preload_content=False, _request_timeout=timeout)
+    except ApiException as exc:
+        raise KubeError(f"GET {path} answered {exc.status} {exc.reason}: {str(exc.body or '')[:300]}") from exc
+    data: bytes = resp[0].data
+    return data
+
+
 # -------------------------------------------------------------------------------------------------- selectors
 def selector(labels: Mapping[str, str]) -> str:
     """``{"a": "1", "b": "2"}`` → ``"a=1,b=2"`` (a label selector string)."""

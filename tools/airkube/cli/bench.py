@@ -30,8 +30,23 @@ def register(app: typer.Typer) -> None:
         deliveries: str = typer.Option(None, help="instead: P1 per DAG-delivery mode, each in a fresh release of its "
                                                   "own (pvc,git-sync,bundle or all); writes "
                                                   "docs/benchmarks-delivery.md"),
+        scale: bool = typer.Option(False, "--scale", help="instead: P6, launch throughput of N mapped tasks on kwok "
+                                                          "fake nodes in a release of its own (-n, default "
+                                                          "bench-scale); writes the P6 section of --docs"),
+        scale_n: str = typer.Option("100,500,2000", "--scale-n", help="P6: task counts N, comma-separated"),
+        scale_nodes: int = typer.Option(50, "--scale-nodes", help="P6: fake nodes kwok manages"),
+        variants: list[str] = typer.Option([], "--variant",
+                                           help="P6: settings compared (repeat): a built-in name (chart-defaults, "
+                                                "batch-32, async-32, parallelism-512, loop-128) or "
+                                                "NAME:key.path=value,… chart values; default: all built-in"),
+        run_timeout: str = typer.Option("15m", "--run-timeout", help="P6: longest DAG run (trigger → every pod "
+                                                                      "processed) before it counts as incomplete"),
     ) -> None:
-        """Measure task latency, fan-out, install time, render time and idle memory."""
+        """Measure task latency, fan-out, install time, render time and idle memory (--scale: P6 throughput)."""
+        if scale:
+            _bench_scale(namespace, release, kubeconfig, kube_context, scale_n, scale_nodes, variants, run_timeout,
+                         install_values, json_out, docs)
+            return
         if deliveries:
             _bench_deliveries(deliveries, p1_runs, kubeconfig, kube_context, install_values, json_out, docs)
             return
@@ -83,6 +98,40 @@ def _bench_deliveries(modes_text: str, runs: int, kubeconfig: Path | None, kube_
     page = docs.with_name("benchmarks-delivery.md")
     atomic_write(page, markdown(figs, _command_line(), load).encode())
     console.print(f"wrote {page}")
+
+
+def _bench_scale(namespace: str, release: str, kubeconfig: Path | None, kube_context: str | None, sizes_text: str,
+                 nodes: int, variant_texts: list[str], run_timeout: str, values_files: list[Path],
+                 json_out: Path | None, docs: Path) -> None:
+    """`--scale`: P6 on kwok fake nodes; prints the table, writes JSON, the plots and the P6 section of ``docs``."""
+    import dataclasses
+
+    from airkube.bench.scale import ScaleOptions, run_scale_bench
+    from airkube.bench.scale.report import section, table, write_json, write_plots, write_section
+    from airkube.bench.scale.values import DEFAULT_VARIANTS, parse_variant
+    from airkube.durations import parse_duration
+    from airkube.errors import BenchError
+
+    try:
+        sizes = tuple(int(x) for x in sizes_text.split(",") if x.strip())
+    except ValueError:
+        raise BenchError(f"--scale-n {sizes_text!r}: give task counts like 100,500,2000") from None
+    if not sizes or min(sizes) < 1:
+        raise BenchError(f"--scale-n {sizes_text!r}: give positive task counts like 100,500,2000")
+    chosen = tuple(parse_variant(t) for t in variant_texts) or DEFAULT_VARIANTS
+    opts = ScaleOptions(namespace="bench-scale" if namespace == "airflow" else namespace, release=release,
+                        kubeconfig=str(kubeconfig) if kubeconfig else None, kube_context=kube_context,
+                        sizes=sizes, nodes=nodes, variants=chosen, run_timeout=parse_duration(run_timeout, "--run-timeout"))
+    if values_files:  # the cluster profile's values (default values/local.yaml)
+        opts = dataclasses.replace(opts, profile_values=tuple(values_files))
+    result = run_scale_bench(opts, Console(stderr=True))
+    figs = result.figures()
+    Console().print(table(figs))
+    if json_out:
+        write_json(figs, json_out)
+    plots = write_plots(figs, docs.parent)
+    write_section(docs, section(figs, _command_line(), plots))
+    Console(stderr=True).print(f"wrote the P6 section of {docs} and {', '.join(str(p) for p in plots)}")
 
 
 def _command_line() -> str:

@@ -1,0 +1,197 @@
+"""What P6 installs: the DAG file (one DAG per N), the release values that put task pods on kwok's fake nodes, and
+the settings compared (variants, applied with `helm upgrade` of the same release)."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from airkube.bench.scale.kwok import BENCH_LABEL, BENCH_LABEL_VALUE, task_pod_scheduling
+from airkube.errors import BenchError
+
+DAG_FILE = "bench_scale_dags.py"
+DAGS_CONFIGMAP = "{{ .Release.Name }}-bench-scale-dags"  # through the chart's tpl of extraObjects
+DAGS_FOLDER = "/opt/airflow/dags"  # dags.mountPath: the dags folder when DAGs come neither from a PVC nor git
+
+
+def dag_id(n: int) -> str:
+    return f"bench_scale_{n}"
+
+
+# No "{{" in here: extraObjects run through helm's tpl (tests check the rendered ConfigMap holds this text exactly)
+DAG_TEMPLATE = '''\
+"""P6 of `airkube bench --scale`: one DAG per N, each one trivial task mapped over N inputs.
+
+Their pods run on kwok's fake nodes: no Python runs in them, so the task instances' final states are an artefact
+of the simulation, never a result.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import dag, task
+
+SIZES = __SIZES__
+
+
+def scale_dag(n: int):
+    @dag(dag_id=f"bench_scale_{n}", schedule=None, start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
+         catchup=False, max_active_runs=1, max_active_tasks=n, tags=["airkube", "bench", "p6"],
+         default_args={"retries": 0})
+    def bench_scale():
+        @task(max_active_tis_per_dagrun=n)
+        def noop(i: int) -> None:
+            return None
+
+        noop.expand(i=list(range(n)))
+
+    return bench_scale()
+
+
+for _n in SIZES:
+    globals()[f"bench_scale_{_n}"] = scale_dag(_n)
+'''
+
+
+def dag_source(sizes: Sequence[int]) -> str:
+    if not sizes or any(n < 1 for n in sizes):
+        raise BenchError(f"--scale-n needs positive task counts, got {list(sizes)}")
+    return DAG_TEMPLATE.replace("__SIZES__", repr(sorted(set(sizes))))
+
+
+# ------------------------------------------------------------------------------------------------- variants
+@dataclass(frozen=True)
+class Variant:
+    """One setting compared: chart values on top of the bench's own (``{}``: the chart defaults)."""
+
+    name: str
+    values: dict[str, Any] = field(default_factory=dict)
+    summary: str = ""
+
+
+def _ex(**kw: Any) -> dict[str, Any]:
+    return {"kubernetesExecutor": kw}
+
+
+def _cfg(section: str, **kw: Any) -> dict[str, Any]:
+    return {"config": {section: {k: str(v) for k, v in kw.items()}}}
+
+
+def merge(*layers: dict[str, Any]) -> dict[str, Any]:
+    """Deep merge, later layers win (maps merge, everything else is replaced), inputs untouched."""
+    out: dict[str, Any] = {}
+    for layer in layers:
+        out = _merge2(out, layer)
+    return out
+
+
+def _merge2(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(a)
+    for key, value in b.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge2(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+# A ladder: each step keeps the previous one's settings and changes one lever (its summary says which).
+_B32 = _ex(workerPodsCreationBatchSize=32)
+_ASYNC = merge(_B32, _ex(asyncPodCreation=True), _cfg("kubernetes_executor", pod_creation_max_concurrency=32))
+_PAR = merge(_ASYNC, _cfg("core", parallelism=512))
+_LOOP = merge(_PAR, _cfg("scheduler", max_tis_per_query=128, scheduler_idle_sleep_time=0.25))
+DEFAULT_VARIANTS: tuple[Variant, ...] = (
+    Variant("chart-defaults", {}, "the chart's defaults: batch 8, sequential creation, parallelism 64, "
+            "Airflow's max_tis_per_query 16 and idle sleep 1 s"),
+    Variant("batch-32", _B32, "worker_pods_creation_batch_size 8 → 32"),
+    Variant("async-32", _ASYNC, "+ async_pod_creation, pod_creation_max_concurrency 32"),
+    Variant("parallelism-512", _PAR, "+ [core] parallelism 64 → 512"),
+    Variant("loop-128", _LOOP, "+ [scheduler] max_tis_per_query 16 → 128, scheduler_idle_sleep_time 1 → 0.25 s"),
+)
+
+
+def parse_variant(text: str) -> Variant:
+    """``NAME`` (one of the default variants) or ``NAME:key.path=value,key.path=value`` (chart values, YAML
+    values, on top of the chart defaults), e.g. ``b64:kubernetesExecutor.workerPodsCreationBatchSize=64``."""
+    from airkube.values.edit import parse_assignment, parse_value
+    from airkube.values.yamlio import plain
+
+    name, _, rest = text.partition(":")
+    name = name.strip()
+    known = {v.name: v for v in DEFAULT_VARIANTS}
+    if not rest.strip():
+        if name in known:
+            return known[name]
+        raise BenchError(f"--variant {text!r}: unknown variant; give one of {', '.join(known)} or "
+                         "NAME:key.path=value,... (chart values)")
+    if not name or not name.replace("-", "").replace("_", "").isalnum():
+        raise BenchError(f"--variant {text!r}: the name before ':' must be letters, digits, - or _")
+    values: dict[str, Any] = {}
+    for part in rest.split(","):
+        if not part.strip():
+            continue
+        try:
+            assignment = parse_assignment(part.strip())
+        except Exception as exc:  # noqa: BLE001 - the values layer's own error, reworded for this option
+            raise BenchError(f"--variant {text!r}: {exc}") from exc
+        tree: Any = plain(parse_value(assignment.raw))
+        for key in reversed(assignment.path):
+            tree = {key: tree}
+        values = merge(values, tree)
+    return Variant(name, values, rest.strip())
+
+
+# ---------------------------------------------------------------------------------------------- the release
+def bench_values(sizes: Sequence[int]) -> dict[str, Any]:
+    """The values every variant shares: task pods on the fake nodes, N tasks allowed in flight, the DAG file
+    mounted into the dag-processor from a ConfigMap of the release (no PVCs: a claim bound on the real node
+    would pin the task pods there)."""
+    biggest = max(sizes)
+    return {
+        "dags": {"persistence": {"enabled": False}},
+        "logs": {"persistence": {"enabled": False}},
+        "kubernetesPodOperator": {"enabled": False},
+        "workers": task_pod_scheduling(),
+        "dagProcessor": {
+            "extraVolumes": [{"name": "bench-scale-dags", "configMap": {"name": DAGS_CONFIGMAP}}],
+            "extraVolumeMounts": [{"name": "bench-scale-dags", "mountPath": f"{DAGS_FOLDER}/{DAG_FILE}",
+                                   "subPath": DAG_FILE, "readOnly": True}],
+        },
+        "extraObjects": [{
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": DAGS_CONFIGMAP, "labels": {BENCH_LABEL: BENCH_LABEL_VALUE}},
+            "data": {DAG_FILE: dag_source(sizes)},
+        }],
+        "config": {
+            "core": {"max_active_tasks_per_dag": str(2 * biggest), "max_map_length": str(2 * biggest)},
+            # a slow variant may keep tasks queued for minutes: they must not be failed for it
+            "scheduler": {"task_queued_timeout": "7200"},
+        },
+    }
+
+
+def release_values(profile: dict[str, Any], variant: Variant, sizes: Sequence[int]) -> dict[str, Any]:
+    """The cluster profile's values (values/local.yaml), then the bench's, then the variant's."""
+    return merge(profile, bench_values(sizes), variant.values)
+
+
+# the settings reported per variant, read back from the rendered airflow.cfg: (section, key, Airflow's default)
+LEVERS: tuple[tuple[str, str, str], ...] = (
+    ("kubernetes_executor", "worker_pods_creation_batch_size", "1"),
+    ("kubernetes_executor", "async_pod_creation", "False"),
+    ("kubernetes_executor", "pod_creation_max_concurrency", "0"),
+    ("core", "parallelism", "32"),
+    ("scheduler", "max_tis_per_query", "16"),
+    ("scheduler", "scheduler_idle_sleep_time", "1"),
+)
+
+
+def levers(airflow_cfg: str) -> dict[str, str]:
+    """``section.key`` → value of each lever in an airflow.cfg text (Airflow's default when unset)."""
+    import configparser
+
+    cfg = configparser.ConfigParser(interpolation=None)
+    cfg.read_string(airflow_cfg)
+    return {f"{s}.{k}": cfg.get(s, k, fallback=default) for s, k, default in LEVERS}
