@@ -233,8 +233,13 @@ def kwok_configuration() -> dict[str, Any]:
             "manageAllNodes": False,
             "manageNodesWithAnnotationSelector": f"{MANAGE_ANNOTATION}=fake",
             "nodeLeaseDurationSeconds": 40,
+            # kwok's defaults spelled out: a config file's options are taken as they are (0 = no workers)
+            "nodeLeaseParallelism": 4,
             "podPlayStageParallelism": 16,
             "nodePlayStageParallelism": 4,
+            "podsOnNodeSyncParallelism": 1,
+            "enablePodsOnNodeSyncListPager": True,
+            "enablePodsOnNodeSyncStreamWatch": False,
             "enableDebuggingHandlers": False,
             "enableProfilingHandler": False,
         },

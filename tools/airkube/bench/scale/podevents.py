@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from airkube.bench.scale.probes import _ts
+from airkube.errors import BenchError
 from airkube.kube import Clients
 
 
@@ -38,7 +39,8 @@ class PodEvents:
         self._thread = threading.Thread(target=self._run, args=(ready,), name="pod events", daemon=True)
         self._thread.start()
         if not ready.wait(30):
-            raise RuntimeError(f"cannot list pods {self.selector} in namespace {self.namespace}")
+            raise BenchError(f"cannot list pods {self.selector} in namespace {self.namespace}: "
+                             f"{self.errors[-1] if self.errors else 'no answer in 30 s'}")
         return self
 
     def __exit__(self, *exc: object) -> None:

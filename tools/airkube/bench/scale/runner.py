@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from airkube.bench.scale.kwok import (
@@ -193,6 +194,8 @@ def run_scale_bench(opts: ScaleOptions, console: Console | None = None) -> Scale
                     say(_run_line(run))
     finally:
         errors = _cleanup(clients, opts, kwok, installed, kubeconfig if kubeconfig.parent == state else None, say)
+        for error in errors:
+            say(f"[red]clean-up failed:[/red] {escape(error)}")
         result.load["end"] = _load()
     if errors:
         raise BenchError("the bench could not clean up everything: " + "; ".join(errors))
