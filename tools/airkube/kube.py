@@ -91,7 +91,8 @@ def get_raw(api: k8s.ApiClient, path: str, query: Mapping[str, str] | None = Non
                             _preload_content=False, _request_timeout=timeout)
     except ApiException as exc:
         raise KubeError(f"GET {path} answered {exc.status} {exc.reason}: {str(exc.body or '')[:300]}") from exc
-    data: bytes = resp[0].data
+    raw = resp[0] if isinstance(resp, tuple) else resp  # (data, status, headers) or the urllib3 response itself
+    data: bytes = raw.data
     return data
 
 
