@@ -9,8 +9,10 @@
    (a basic-auth HTTP stub, as in test_bad_git: the git server speaks only git://) are named in the
    dag-processor's log with git's own error, on every refresh; the token never reaches the log. When task pods
    cannot fetch the bundle (the repository is gone), the task fails and its log, read through the REST API,
-   carries the bundle error. Not covered: an unknown SSH host key (no SSH server image here; the fast suite checks
-   that the rendered connection enforces StrictHostKeyChecking=yes with the known_hosts file).
+   carries the bundle error.
+4. ssh: the git server also runs sshd (its own host key, public keys only). A bundle whose knownHosts holds the
+   server's key and whose key comes from a Secret is cloned over ssh:// and its DAG parsed; the same repository
+   with another host key in knownHosts is refused ("Host key verification failed", named in the dag-processor log).
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ SELECTOR = f"app.kubernetes.io/instance={RELEASE}"
 DAG_ID = "bundle_versioned"
 TASK_ID = "say"
 AUTH_NAME, AUTH_PORT = "git-http-auth", 8080
+SSH_DAG_ID = "bundle_over_ssh"
+SSH_SECRET = "git-ssh"
 WRONG_TOKEN = "wrong-token-5c1e"
 
 DAG_TEXT = '''"""e2e: which version of the bundle does the task run?"""
@@ -105,9 +109,10 @@ class World:
         self.core = core
         ensure_namespace(core, NS)
         apps = client.AppsV1Api(api_client)
-        self.server, self.git_pod = ensure_git_server(namespace=NS, core=core, apps=apps, repo="bundle")
+        self.server, self.git_pod = ensure_git_server(namespace=NS, core=core, apps=apps, repo="bundle", ssh=True)
         _auth_stub(core, apps)
         self.tmp = Path(tempfile.mkdtemp(prefix="e2e-bundles-"))
+        self.ssh_repo, self.known_hosts, self.other_host_key = self._ssh_world()
         self.values = self.tmp / "bundles.yaml"
         self.commits: dict[str, str] = {}
         self.runs: dict[str, str] = {}
@@ -116,6 +121,25 @@ class World:
                                      # the `airflow jobs check` probes need > 45 s on a 2-core node under load 30+
                                      *(f"{c}.{p}.timeoutSeconds=120" for c in ("dagProcessor", "triggerer")
                                        for p in ("startupProbe", "readinessProbe", "livenessProbe"))])
+
+    def _ssh_world(self) -> tuple[Any, str, str]:
+        """A client key (private half in a Secret, public half authorized on the server), the server's real host
+        key line and a line with the same host and another key; a repository `ssh` holding one DAG."""
+        from airkube.smoke.gitserver import GitServer, authorize_ssh_key, push_to_git_server, ssh_known_hosts_line
+
+        private, public = _ed25519()
+        authorize_ssh_key(self.core, self.server, self.git_pod, public)
+        secret = client.V1Secret(metadata=client.V1ObjectMeta(name=SSH_SECRET), string_data={"gitSshKey": private})
+        create_or_update(lambda: self.core.create_namespaced_secret(NS, secret),
+                         lambda: self.core.replace_namespaced_secret(SSH_SECRET, NS, secret))
+        known = ssh_known_hosts_line(self.core, self.server, self.git_pod)
+        other = " ".join([known.split()[0], *_ed25519()[1].split()[:2]])
+        repo = GitServer(self.server.name, NS, repo="ssh")
+        src = self.tmp / "src-ssh"
+        src.mkdir()
+        (src / "bundle_over_ssh.py").write_text(DAG_TEXT.format(code="ssh", dag_id=SSH_DAG_ID, task_id=TASK_ID))
+        push_to_git_server(src, repo, self.git_pod, core=self.core, message="ssh")
+        return repo, known, other
 
     def push(self, code: str) -> str:
         from airkube.smoke.gitserver import push_to_git_server
@@ -137,7 +161,11 @@ class World:
         token = {"name": "badtoken", "repo": f"http://{AUTH_NAME}.{host}:{AUTH_PORT}/dags.git",
                  "credentialsSecret": "git-creds-wrong", "refreshInterval": 20}
         smoke = {"name": "smoke", "repo": f"git://{self.server.name}.{host}:9418/dags.git", "refreshInterval": 10}
-        return [good, smoke, missing if second == "missing" else token]
+        if second == "missing":
+            return [good, smoke, missing]
+        ssh = {"repo": self.ssh_repo.ssh_url, "sshKeySecret": SSH_SECRET, "refreshInterval": 20}
+        return [good, smoke, token, {"name": "sshgood", "knownHosts": self.known_hosts, **ssh},
+                {"name": "sshhost", "knownHosts": self.other_host_key, **ssh}]
 
     def pods(self) -> dict[str, str]:
         """component -> uid of the running release pods (task pods excluded)."""
@@ -248,13 +276,18 @@ def test_smoke_bundle_passes(world: World) -> None:
     assert result.ok, result.to_dict()
 
 
-def test_missing_repository_is_named_in_the_dag_processor_log(world: World) -> None:
+def _bundle_error_logged(world: World, name: str, what: str, timeout: float) -> str:
+    """Wait until the dag-processor logs that bundle ``name`` failed; return its log."""
     def logged() -> bool:
         text = world.dag_processor_log()
-        return "Error initializing bundle missing" in text or "Error refreshing bundle missing" in text
+        return f"Error initializing bundle {name}" in text or f"Error refreshing bundle {name}" in text
 
-    wait_for(logged, 120, "the dag-processor to log the missing repository of bundle `missing`")
-    text = world.dag_processor_log()
+    wait_for(logged, timeout, f"the dag-processor to log the {what} of bundle `{name}`")
+    return world.dag_processor_log()
+
+
+def test_missing_repository_is_named_in_the_dag_processor_log(world: World) -> None:
+    text = _bundle_error_logged(world, "missing", "missing repository", 120)
     assert any(n in text.lower() for n in ("no such repository", "not exported", "does not appear to be a git")), \
         text[-3000:]
 
@@ -275,17 +308,33 @@ def test_bundle_change_restarts_only_the_dag_processor(world: World) -> None:
 
 
 def test_wrong_token_is_named_in_the_dag_processor_log(world: World) -> None:
-    wait_for(lambda: "bundle badtoken" in world.dag_processor_log(), 240,
-             "the dag-processor to log the refused token of bundle `badtoken`")
-    text = world.dag_processor_log()
-    line = next(ln for ln in text.splitlines() if "bundle badtoken" in ln)
-    assert "Error initializing bundle badtoken" in text or "Error refreshing bundle badtoken" in text, line
+    text = _bundle_error_logged(world, "badtoken", "refused token", 240)
     assert any(n in text for n in ("Authentication failed", "401", "could not read Username")), text[-3000:]
     assert WRONG_TOKEN not in text, "the token reached the dag-processor log"
     stub = world.core.list_namespaced_pod(NS, label_selector=f"app.kubernetes.io/name={AUTH_NAME}").items
     seen = world.core.read_namespaced_pod_log(stub[0].metadata.name, NS, tail_lines=50,
                                               _preload_content=False).data.decode("utf-8", "replace")
     assert "auth=Basic" in seen, f"git never presented the token from the Secret: {seen[-500:]}"
+
+
+def test_ssh_bundle_with_the_servers_host_key_is_cloned_and_parsed(world: World) -> None:
+    from e2e_api import api_session
+
+    with api_session(world.release) as api:
+        wait_for(lambda: api.get_dag(SSH_DAG_ID) is not None, 300,
+                 f"the dag-processor to parse {SSH_DAG_ID} from bundle `sshgood` (ssh://, key from a Secret)")
+        dag = api.get_dag(SSH_DAG_ID) or {}
+    assert dag.get("bundle_name") == "sshgood", dag
+    assert "Error initializing bundle sshgood" not in world.dag_processor_log()
+    print(f"\n[bundles] ssh bundle cloned over {world.ssh_repo.ssh_url}: {SSH_DAG_ID} parsed, "
+          f"version {str(dag.get('bundle_version'))[:10]}")
+
+
+def test_unknown_ssh_host_key_is_named_in_the_dag_processor_log(world: World) -> None:
+    text = _bundle_error_logged(world, "sshhost", "refused host key", 240)
+    assert "Host key verification failed" in text, text[-3000:]
+    line = next(ln for ln in text.splitlines() if "Host key verification failed" in ln)
+    print(f"\n[bundles] unknown host key refused: {line.strip()[:200]}")
 
 
 def test_task_fails_loudly_when_its_bundle_cannot_be_fetched(world: World) -> None:
@@ -314,3 +363,15 @@ def test_uninstall(world: World, core: client.CoreV1Api) -> None:
     wait_for(lambda: not core.list_namespaced_pod(NS, label_selector=SELECTOR).items, 300,
              "release pods to go away after uninstall")
     core.delete_namespace(NS)
+
+
+def _ed25519() -> tuple[str, str]:
+    """A fresh key pair: (OpenSSH private key text, ``ssh-ed25519 AAAA… airkube-e2e`` public line)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = Ed25519PrivateKey.generate()
+    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
+                                serialization.NoEncryption()).decode()
+    public = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
+    return private, f"{public} airkube-e2e"

@@ -469,3 +469,33 @@ def test_commit_judges_compare_with_the_git_server(dag_id: str, task_id: str, ke
     assert "abc" in wrong and "def" in wrong
     (absent,) = judged({}, "def")
     assert "reported" in absent
+
+
+def test_git_server_with_ssh_is_valid_restricted_and_its_url_is_a_bundle_the_chart_opens(helm) -> None:
+    from airkube.smoke.gitserver import SSH_PORT, GitServer, deployment_manifest, service_manifest
+    from conftest import kube_validate
+
+    dep = deployment_manifest("airkube-git", "e2e-x", "airkube.local/git-sync:v4.4.2", ssh=True)
+    svc = service_manifest("airkube-git", "e2e-x", ssh=True)
+    for doc in (dep, svc):
+        kube_validate(doc, "1.34.0")
+    pod = dep["spec"]["template"]["spec"]
+    assert [c["name"] for c in pod["containers"]] == ["git", "sshd"]
+    for c in pod["containers"]:  # Pod Security "restricted" container rules
+        sc = c["securityContext"]
+        assert sc["allowPrivilegeEscalation"] is False and sc["capabilities"]["drop"] == ["ALL"], c["name"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    sshd = pod["containers"][1]
+    assert "UsePAM no" in sshd["command"][-1] and "PasswordAuthentication no" in sshd["command"][-1]
+    assert {p["port"] for p in svc["spec"]["ports"]} == {9418, SSH_PORT}
+    assert [p["port"] for p in service_manifest("g", "n")["spec"]["ports"]] == [9418]  # ssh is opt-in
+
+    url = GitServer("airkube-git", "e2e-x").ssh_url
+    assert url == f"ssh://git-sync@airkube-git.e2e-x.svc.cluster.local:{SSH_PORT}/srv/git/dags.git"
+    rendered = helm.template(values={
+        "dags": {"persistence": {"enabled": False},
+                 "bundles": [{"name": "ssh", "repo": url, "sshKeySecret": "git-ssh",
+                              "knownHosts": f"[airkube-git.e2e-x.svc.cluster.local]:{SSH_PORT} ssh-ed25519 AAAAC3Nz"}]},
+        "networkPolicies": {"enabled": True, "egressPorts": []}})
+    np = rendered.get("NetworkPolicy", "airflow-worker-egress")
+    assert SSH_PORT in {p["port"] for rule in np["spec"]["egress"] if "to" not in rule for p in rule.get("ports", [])}

@@ -131,10 +131,13 @@ groupadd --gid 65533 git-sync
 useradd --uid 65533 --gid 65533 --home-dir /tmp --no-create-home --shell /bin/sh git-sync
 mkdir -p /git /srv/git && chown 65533:65533 /git /srv/git
 git config --system --add safe.directory '*'
+# sshd (the in-cluster git server's ssh://, run as the git-sync user): no baked host keys, each pod makes its own
+rm -f /etc/ssh/ssh_host_*
+mkdir -p /run/sshd && chmod 0755 /run/sshd
 chmod 0666 /etc/passwd  # as the real image: lets --add-user record an arbitrary runAsUser for ssh
 git --version
 """
-        return _debian_image(ctx, script, prepare, created_by="git, openssh-client, /git-sync")
+        return _debian_image(ctx, script, prepare, created_by="git, openssh-client, openssh-server, /git-sync")
 
 
 def build_postgres(ctx: BuildContext) -> list[Layer]:

@@ -125,9 +125,9 @@ def _specs() -> dict[str, ImageSpec]:
         ImageSpec(
             name="git-sync", ref=f"{REGISTRY}/git-sync:v4.4.2",
             description="git-sync v4-compatible replacement (Go, scripts/images/git-sync) + git, ssh, "
-                        "git daemon / http-backend",
+                        "git daemon / http-backend, and sshd for the in-cluster git server's ssh:// (tests)",
             builder="build_git_sync", debian=True, inputs=("scripts/images/git-sync",),
-            packages=("git", "openssh-client"),
+            packages=("git", "openssh-client", "openssh-server"),
             versions={"git-sync-compat": "v4.4.2"},
             config=ImageConfig(entrypoint=["/git-sync"], env={"PATH": STD_PATH, "HOME": "/tmp"},
                                user="65533:65533"),
