@@ -252,7 +252,8 @@ def _profile() -> dict:
 
 @pytest.mark.parametrize("variant", DEFAULT_VARIANTS, ids=lambda v: v.name)
 def test_rendered_release_puts_task_pods_on_fake_nodes(helm, variant):
-    rendered = helm.template(values=release_values(_profile(), variant, SIZES), release="p6", namespace="bench-scale")
+    rendered = helm.template(values=release_values(_profile(), variant, SIZES, "p6"), release="p6",
+                             namespace="bench-scale")
     pod = rendered.pod_template("p6-airflow")
     spec = pod["spec"]
     assert spec["nodeSelector"] == {kwok.FAKE_NODE_LABEL: "kwok"}
@@ -265,6 +266,8 @@ def test_rendered_release_puts_task_pods_on_fake_nodes(helm, variant):
     cm = rendered.get("ConfigMap", "p6-bench-scale-dags")
     assert cm["data"]["bench_scale_dags.py"] == dag_source(SIZES)
     dp = rendered.deployment("dag-processor", "p6-airflow")["spec"]["template"]["spec"]
+    (volume,) = [v for v in dp["volumes"] if v["name"] == "bench-scale-dags"]
+    assert volume["configMap"]["name"] == cm["metadata"]["name"]  # the volume names the ConfigMap rendered
     mounts = [m for c in dp["containers"] for m in c.get("volumeMounts", []) if m["name"] == "bench-scale-dags"]
     assert mounts and mounts[0]["subPath"] == "bench_scale_dags.py"
     assert mounts[0]["mountPath"] == "/opt/airflow/dags/bench_scale_dags.py"
@@ -282,10 +285,10 @@ def test_rendered_release_puts_task_pods_on_fake_nodes(helm, variant):
 
 def test_a_custom_variant_reaches_airflow_cfg(helm):
     variant = parse_variant("b64:kubernetesExecutor.workerPodsCreationBatchSize=64,config.scheduler.max_tis_per_query=0")
-    cfg = helm.template(values=release_values(_profile(), variant, (10,)), release="p6").airflow_cfg("p6-airflow")
+    cfg = helm.template(values=release_values(_profile(), variant, (10,), "p6"), release="p6").airflow_cfg("p6-airflow")
     assert levers(cfg)["kubernetes_executor.worker_pods_creation_batch_size"] == "64"
     assert levers(cfg)["scheduler.max_tis_per_query"] == "0"
-    assert bench_values((10,))["config"]["core"]["max_map_length"] == "20"
+    assert bench_values((10,), "p6")["config"]["core"]["max_map_length"] == "20"
 
 
 # ----------------------------------------------------------------------------------------------- report

@@ -268,7 +268,7 @@ def _install(clients: Clients, opts: ScaleOptions, variant: Variant, console: Co
     from airkube.values.inputs import ValuesInput
 
     profile = ValuesInput(files=opts.profile_values).merged()
-    values = release_values(profile, variant, opts.sizes)
+    values = release_values(profile, variant, opts.sizes, opts.release)
     target = Target(release=opts.release, namespace=opts.namespace,
                     kubeconfig=Path(opts.kubeconfig) if opts.kubeconfig else None, kube_context=opts.kube_context,
                     timeout=f"{int(opts.install_timeout)}s")

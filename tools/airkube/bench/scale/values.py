@@ -12,7 +12,7 @@ from airkube.bench.scale.kwok import BENCH_LABEL, BENCH_LABEL_VALUE, task_pod_sc
 from airkube.errors import BenchError
 
 DAG_FILE = "bench_scale_dags.py"
-DAGS_CONFIGMAP = "{{ .Release.Name }}-bench-scale-dags"  # through the chart's tpl of extraObjects
+DAGS_CONFIGMAP = "{release}-bench-scale-dags"  # extraObjects run through tpl, extraVolumes do not: named here
 DAGS_FOLDER = "/opt/airflow/dags"  # dags.mountPath: the dags folder when DAGs come neither from a PVC nor git
 
 
@@ -144,24 +144,25 @@ def parse_variant(text: str) -> Variant:
 
 
 # ---------------------------------------------------------------------------------------------- the release
-def bench_values(sizes: Sequence[int]) -> dict[str, Any]:
+def bench_values(sizes: Sequence[int], release: str) -> dict[str, Any]:
     """The values every variant shares: task pods on the fake nodes, N tasks allowed in flight, the DAG file
     mounted into the dag-processor from a ConfigMap of the release (no PVCs: a claim bound on the real node
     would pin the task pods there)."""
     biggest = max(sizes)
+    configmap = DAGS_CONFIGMAP.format(release=release)
     return {
         "dags": {"persistence": {"enabled": False}},
         "logs": {"persistence": {"enabled": False}},
         "kubernetesPodOperator": {"enabled": False},
         "workers": task_pod_scheduling(),
         "dagProcessor": {
-            "extraVolumes": [{"name": "bench-scale-dags", "configMap": {"name": DAGS_CONFIGMAP}}],
+            "extraVolumes": [{"name": "bench-scale-dags", "configMap": {"name": configmap}}],
             "extraVolumeMounts": [{"name": "bench-scale-dags", "mountPath": f"{DAGS_FOLDER}/{DAG_FILE}",
                                    "subPath": DAG_FILE, "readOnly": True}],
         },
         "extraObjects": [{
             "apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": DAGS_CONFIGMAP, "labels": {BENCH_LABEL: BENCH_LABEL_VALUE}},
+            "metadata": {"name": configmap, "labels": {BENCH_LABEL: BENCH_LABEL_VALUE}},
             "data": {DAG_FILE: dag_source(sizes)},
         }],
         "config": {
@@ -172,9 +173,9 @@ def bench_values(sizes: Sequence[int]) -> dict[str, Any]:
     }
 
 
-def release_values(profile: dict[str, Any], variant: Variant, sizes: Sequence[int]) -> dict[str, Any]:
+def release_values(profile: dict[str, Any], variant: Variant, sizes: Sequence[int], release: str) -> dict[str, Any]:
     """The cluster profile's values (values/local.yaml), then the bench's, then the variant's."""
-    return merge(profile, bench_values(sizes), variant.values)
+    return merge(profile, bench_values(sizes, release), variant.values)
 
 
 # the settings reported per variant, read back from the rendered airflow.cfg: (section, key, Airflow's default)
