@@ -106,7 +106,7 @@ def _bench_scale(namespace: str, release: str, kubeconfig: Path | None, kube_con
     """`--scale`: P6 on kwok fake nodes; prints the table, writes JSON, the plots and the P6 section of ``docs``."""
     import dataclasses
 
-    from airkube.bench.scale import ScaleOptions, run_scale_bench
+    from airkube.bench.scale import ScaleOptions, ScaleResult, run_scale_bench
     from airkube.bench.scale.report import section, table, write_json, write_plots, write_section
     from airkube.bench.scale.values import DEFAULT_VARIANTS, parse_variant
     from airkube.durations import parse_duration
@@ -124,7 +124,11 @@ def _bench_scale(namespace: str, release: str, kubeconfig: Path | None, kube_con
                         sizes=sizes, nodes=nodes, variants=chosen, run_timeout=parse_duration(run_timeout, "--run-timeout"))
     if values_files:  # the cluster profile's values (default values/local.yaml)
         opts = dataclasses.replace(opts, profile_values=tuple(values_files))
-    result = run_scale_bench(opts, Console(stderr=True))
+    def checkpoint(partial: ScaleResult) -> None:  # the figures so far survive a failure later in the bench
+        if json_out:
+            write_json(partial.figures(), json_out)
+
+    result = run_scale_bench(opts, Console(stderr=True), on_run=checkpoint)
     figs = result.figures()
     Console().print(table(figs))
     if json_out:

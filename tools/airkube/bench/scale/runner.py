@@ -56,7 +56,7 @@ from airkube.bench.scale.probes import (
 )
 from airkube.bench.scale.values import DEFAULT_VARIANTS, Variant, dag_id, levers, release_values
 from airkube.bench.scale.windows import Distribution, lags, window_rates
-from airkube.errors import BenchError
+from airkube.errors import AirflowAPIError, BenchError, KubeError
 from airkube.kube import Clients
 from airkube.progress import Throttle
 
@@ -141,7 +141,9 @@ def _load() -> list[float]:
 
 
 # ------------------------------------------------------------------------------------------------- the bench
-def run_scale_bench(opts: ScaleOptions, console: Console | None = None) -> ScaleResult:
+def run_scale_bench(opts: ScaleOptions, console: Console | None = None,
+                    on_run: Callable[[ScaleResult], None] | None = None) -> ScaleResult:
+    """The whole bench; ``on_run`` is called after every run (e.g. to save the figures so far)."""
     from airkube.kube import connect
 
     console = console or Console(stderr=True)
@@ -189,9 +191,15 @@ def run_scale_bench(opts: ScaleOptions, console: Console | None = None) -> Scale
                 for n in opts.sizes:
                     if not kwok.running():
                         raise BenchError(f"kwok stopped during the bench:\n{kwok.log_tail()}")
-                    run = _one_run(clients, api, opts, variant.name, n, console)
+                    try:
+                        run = _one_run(clients, api, opts, variant.name, n, console)
+                    except (BenchError, KubeError, AirflowAPIError) as exc:  # the next run may still work
+                        run = RunResult(variant.name, n, "", notes=[f"run failed: {exc}"])
+                        say(f"[red]{variant.name} N={n} failed:[/red] {escape(str(exc))}")
                     result.runs.append(run)
                     say(_run_line(run))
+                    if on_run:
+                        on_run(result)
     finally:
         errors = _cleanup(clients, opts, kwok, installed, kubeconfig if kubeconfig.parent == state else None, say)
         for error in errors:
