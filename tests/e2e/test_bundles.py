@@ -208,14 +208,10 @@ def _run(api: Any, run_id: str, timeout: float = 420) -> str:
 
 
 def _prepare_ms(api: Any, run_id: str) -> float:
-    """bundle_prepare_ms of the task runner's "Worker startup parse complete" event: fetching the bundle at the
-    run's version in the task pod (a structured field of the task log, not part of the flattened text)."""
-    _, data = api.request("GET", f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/{TASK_ID}/logs/1",
-                          params={"full_content": True})
-    for item in (data.get("content", []) if isinstance(data, dict) else []):
-        if isinstance(item, dict) and "bundle_prepare_ms" in item:
-            return float(item["bundle_prepare_ms"])
-    return -1.0
+    """Airflow's bundle_prepare_ms for the run's task: fetching the bundle at the run's version in the task pod."""
+    from airkube.bench.airflow_runs import startup_parse_ms
+
+    return startup_parse_ms(api, DAG_ID, run_id, TASK_ID).get("bundle_prepare_ms", -1.0)
 
 
 def _versions(api: Any) -> list[dict[str, Any]]:

@@ -76,13 +76,17 @@ def test_figures_and_page_carry_every_mode() -> None:
             created = now + timedelta(minutes=10 * i + k)
             r.runs.append(_timing(3.0 + i + k * 0.1, created, created + timedelta(seconds=1 + 2 * (mode == "git-sync"))))
             r.bare.append(2.0)
+            r.startup_ms.append({"bundle_prepare_ms": 300.0 + k, "dag_file_parse_ms": 20.0} if mode == "bundle" else {})
         results.append(r)
     figs = figures(results)
     assert list(figs["modes"]) == list(MODES)
     assert figs["modes"]["bundle"]["p1_s"]["median"] == pytest.approx(5.1)
     assert figs["modes"]["pvc"]["p1_ratio"] == pytest.approx(3.1 / 2.0, abs=1e-3)
     assert results[1].init_s() == [3.0, 3.0, 3.0]  # git-sync's pods: created → task container started
+    assert figs["modes"]["bundle"]["task_startup_ms"] == {"bundle_prepare_ms": 301.0, "dag_file_parse_ms": 20.0}
+    assert figs["modes"]["pvc"]["task_startup_ms"] == {}
     page = markdown(figs, "airkube bench --deliveries all", {"start": [1.0], "end": [2.0]})
     for mode in MODES:
         assert f"| {mode} | " in page
     assert "airkube bench --deliveries all" in page
+    assert "| 301.0 ms | 20.0 ms |" in page

@@ -81,3 +81,22 @@ def time_dag_run(api: AirflowClient, core: Any, namespace: str, dag_id: str, tim
         raise RuntimeError(f"{dag_id} run {run_id} ended in state {state or 'timeout'} after {total:.0f}s")
     tis = api.task_instances(dag_id, run_id)
     return DagTiming(dag_id, run_id, total, state, tis, pods, t0)
+
+
+STARTUP_FIELDS = ("bundle_prepare_ms", "dag_file_parse_ms")
+
+
+def startup_parse_ms(api: AirflowClient, dag_id: str, run_id: str, task_id: str, try_number: int = 1
+                     ) -> dict[str, float]:
+    """Airflow's own split of a task's start-up after RUNNING: ``bundle_prepare_ms`` (the bundle at the run's
+    version made ready in the task pod: a git fetch for a GitDagBundle) and ``dag_file_parse_ms``, structured
+    fields of the task runner's "Worker startup parse complete" log event. Empty when the log has no such event."""
+    from urllib.parse import quote
+
+    path = (f"/api/v2/dags/{quote(dag_id, safe='')}/dagRuns/{quote(run_id, safe='')}/taskInstances/"
+            f"{quote(task_id, safe='')}/logs/{try_number}")
+    _, data = api.request("GET", path, params={"full_content": True})
+    for item in (data.get("content", []) if isinstance(data, dict) else []):
+        if isinstance(item, dict) and "bundle_prepare_ms" in item:
+            return {k: float(item[k]) for k in STARTUP_FIELDS if k in item}
+    return {}

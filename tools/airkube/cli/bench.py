@@ -82,7 +82,7 @@ def _bench_deliveries(modes_text: str, runs: int, kubeconfig: Path | None, kube_
     if values_files:  # the cluster profile's values (default values/local.yaml)
         opts = dataclasses.replace(opts, values_files=tuple(values_files))
     load = {"start": [round(x, 2) for x in os.getloadavg()]}
-    results = run_delivery_bench(opts, lambda msg: console.print(msg, highlight=False))
+    results = run_delivery_bench(opts, lambda msg: console.print(msg, highlight=False, markup=False))
     load["end"] = [round(x, 2) for x in os.getloadavg()]
     figs = {**figures(results), "load_average": load}
     table = Table(title="P1 per DAG-delivery mode (medians)")
