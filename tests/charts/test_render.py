@@ -13,7 +13,7 @@ import yaml
 from cryptography.fernet import Fernet
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ (conftest helpers)
-from conftest import KUBE_VERSIONS, ROOT, Rendered, kube_validate, values_files
+from conftest import AIRFLOW_CHART, KUBE_VERSIONS, ROOT, Rendered, kube_validate, values_files
 
 pytestmark = pytest.mark.helm3
 
@@ -167,12 +167,31 @@ def test_component_commands_and_probes(default_render):
     assert sched["args"] == ["airflow", "scheduler"]
     assert sched["livenessProbe"]["httpGet"] == {"path": "/health", "port": "health"}
     assert sched["ports"][0]["containerPort"] == 8974
+    assert main_container(default_render, "dag-processor")["args"] == ["airflow", "dag-processor"]
+    # the trigger log server is off: nothing can reach it (no DNS name for the pod, ingress denied)
+    assert main_container(default_render, "triggerer")["args"] == ["airflow", "triggerer", "--skip-serve-logs"]
     for component, job in (("dag-processor", "DagProcessorJob"), ("triggerer", "TriggererJob")):
         c = main_container(default_render, component)
-        assert c["args"] == ["airflow", component]
-        assert c["livenessProbe"]["exec"]["command"] == ["airflow", "jobs", "check", "--job-type", job, "--local"]
+        for probe in ("livenessProbe", "startupProbe"):
+            assert c[probe]["exec"]["command"] == ["python", "/opt/airflow/config/job-check.py", job]
+        assert mounts_of(c)["/opt/airflow/config"]["name"] == "config"
+    script = default_render.get("ConfigMap", "airflow-config")["data"]["job-check.py"]
+    assert script.rstrip("\n") == (AIRFLOW_CHART / "files" / "job-check.py").read_text().rstrip("\n")
     svc = default_render.get("Service", "airflow-api-server")
     assert svc["spec"]["ports"][0]["port"] == 8080
+
+
+def test_job_check_cli_and_log_server_selectable(helm):
+    rendered = helm.template(values={"dagProcessor": {"healthCheck": "cli"},
+                                     "triggerer": {"healthCheck": "cli", "serveLogs": True}})
+    for component, job in (("dag-processor", "DagProcessorJob"), ("triggerer", "TriggererJob")):
+        c = main_container(rendered, component)
+        assert c["args"] == ["airflow", component]
+        for probe in ("livenessProbe", "startupProbe"):
+            assert c[probe]["exec"]["command"] == ["airflow", "jobs", "check", "--job-type", job, "--local"]
+    assert "job-check.py" not in rendered.get("ConfigMap", "airflow-config")["data"]
+    mixed = helm.template(values={"dagProcessor": {"healthCheck": "cli"}})
+    assert "job-check.py" in mixed.get("ConfigMap", "airflow-config")["data"]
 
 
 def test_health_endpoint_exists_in_airflow():
@@ -194,6 +213,7 @@ def test_default_airflow_cfg(default_render):
     assert c["scheduler"]["enable_health_check"] == "True"
     assert c["scheduler"]["scheduler_health_check_server_port"] == "8974"
     assert c["logging"]["remote_logging"] == "False"
+    assert c["dag_processor"]["parsing_pre_import_modules"] == "False"  # P5: kubernetes clients out of the manager
     assert "kubernetes" not in c.sections()
 
 

@@ -90,6 +90,7 @@ def security_contexts():
 
 # a PodDisruptionBudget count: an integer or a percentage ("50%"); null: not set
 INT_OR_PERCENT = {"oneOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": r"^[0-9]+%$"}, {"type": "null"}]}
+JOB_CHECK = {"type": "string", "enum": ["script", "cli"]}  # dag-processor/triggerer probes (files/job-check.py)
 CONTAINERS = {"oneOf": [{"type": "array", "items": {"type": "object", "required": ["name"]}}, {"type": "string"}]}
 SUBPATH = {"type": "string", "pattern": r"^/([^/?#]+(/[^/?#]+)*)?/?$"}
 
@@ -201,8 +202,8 @@ SCHEMA_PROPS = {
         "type": {"type": "string", "enum": ["ClusterIP", "NodePort", "LoadBalancer"]},
         "port": PORT, "annotations": STRMAP})}),
     "scheduler": component(),
-    "dagProcessor": component(),
-    "triggerer": component(),
+    "dagProcessor": component({"healthCheck": JOB_CHECK}),
+    "triggerer": component({"healthCheck": JOB_CHECK, "serveLogs": B}),
     "workers": obj({
         "resources": RESOURCES, "securityContexts": security_contexts(), "serviceAccount": service_account(),
         "extraEnv": ENVLIST, "extraVolumes": VOLLIST, "extraVolumeMounts": MOUNTLIST, "nodeSelector": STRMAP,

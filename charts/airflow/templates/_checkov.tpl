@@ -10,7 +10,7 @@ CKV_K8S_43: Tags are pinned (apache/airflow 3.3.2) - registries are not reachabl
 CKV_K8S_35: Airflow reads fernet key, JWT secret and database URL from AIRFLOW__ environment variables - they come from secretKeyRef, never literals
 CKV_K8S_38: This component talks to the Kubernetes API (executor creates task pods, triggerer watches pods, api-server reads task pod logs) - token needed
 CKV2_K8S_6: NetworkPolicies are optional (networkPolicies.enabled) because CNIs differ - enable them to restrict traffic
-CKV_K8S_8: Health is checked on the main container (exec `airflow jobs check` or HTTP); short-lived helm test pod and the git-sync sidecar (exits after maxFailures) need none
+CKV_K8S_8: Health is checked on the main container (exec job heartbeat check or HTTP); short-lived helm test pod and the git-sync sidecar (exits after maxFailures) need none
 CKV_K8S_9: Serves no traffic (dag-processor, triggerer, helm test pod) - readiness would gate nothing; it is available as readinessProbe.enabled
 {{- end -}}
 

@@ -5,7 +5,7 @@ Fixed paths inside the Airflow containers.
 Usage:
   {{ include "airflow.paths.config" (dict) }}
   (likewise airflow.paths.configDir, airflow.paths.podTemplateDir, airflow.paths.podTemplate,
-  airflow.paths.authDir, airflow.paths.authSecretDir, airflow.paths.passwordsFile)
+  airflow.paths.authDir, airflow.paths.authSecretDir, airflow.paths.passwordsFile, airflow.paths.jobCheck)
 Params: none.
 */}}
 {{- define "airflow.paths.configDir" -}}/opt/airflow/config{{- end -}}
@@ -15,6 +15,7 @@ Params: none.
 {{- define "airflow.paths.authDir" -}}/opt/airflow/auth{{- end -}}
 {{- define "airflow.paths.authSecretDir" -}}/opt/airflow/auth-secret{{- end -}}
 {{- define "airflow.paths.passwordsFile" -}}/opt/airflow/auth/simple_auth_manager_passwords.json{{- end -}}
+{{- define "airflow.paths.jobCheck" -}}/opt/airflow/config/job-check.py{{- end -}}
 
 {{/*
 "true" when DAGs come from git-sync / from a PVC, else "".
@@ -159,6 +160,11 @@ scheduler:
   orphaned_tasks_check_interval: "60"
 dag_processor:
   refresh_interval: "60"
+  # Airflow's True imports, in the long-running manager, every airflow module a DAG file imports (one
+  # KubernetesPodOperator DAG: the kubernetes and kubernetes_asyncio clients, ~1,700 modules) to save each
+  # parsing child that import: +73 MiB resident for good, against ~1.5 % of one core more for the parsing children that now import it themselves
+  # (docs/benchmarks.md, Tuning notes).
+  parsing_pre_import_modules: "False"
   {{- if include "airflow.bundles.enabled" (dict "context" $root) }}
   dag_bundle_config_list: {{ include "airflow.bundles.configList" (dict "context" $root) | quote }}
   dag_bundle_storage_path: {{ include "airflow.paths.bundleStorage" (dict) }}

@@ -132,6 +132,25 @@ failureThreshold: {{ int $p.failureThreshold }}
 {{- end -}}
 
 {{/*
+Probe handler of the dag-processor and the triggerer: "is this pod's job heartbeating". `script` runs
+files/job-check.py (mounted from the config ConfigMap; the query of `airflow jobs check --local` without starting
+Airflow), `cli` runs `airflow jobs check --job-type <jobType> --local`.
+Usage:
+  {{ include "airflow.probe.jobCheck" (dict "jobType" "TriggererJob" "mode" .Values.triggerer.healthCheck) }}
+Params:
+  - jobType - String - Required. DagProcessorJob or TriggererJob.
+  - mode - String - Required. script or cli.
+*/}}
+{{- define "airflow.probe.jobCheck" -}}
+{{- $command := list "airflow" "jobs" "check" "--job-type" .jobType "--local" -}}
+{{- if eq .mode "script" -}}
+{{- $command = list "python" (include "airflow.paths.jobCheck" (dict)) .jobType -}}
+{{- end -}}
+exec:
+  command: {{ toJson $command }}
+{{- end -}}
+
+{{/*
 liveness/readiness/startup probes of a component (each only when enabled).
 Usage:
   {{- include "airflow.probes" (dict "values" .Values.scheduler "handler" $handlerYaml "readinessHandler" $readyYaml) | nindent 10 }}
