@@ -212,6 +212,9 @@ def test_fake_nodes_are_valid_tainted_and_match_only_the_task_pods():
     assert _tolerates([], taint) is False  # a pod without the toleration never lands there
     labels = node["metadata"]["labels"]
     assert all(labels.get(k) == v for k, v in scheduling["nodeSelector"].items())
+    # every resource a task pod of the chart requests must exist on the node, or the pod never fits
+    requests = yaml.safe_load((ROOT / "charts" / "airflow" / "values.yaml").read_text())["workers"]["resources"]
+    assert set(requests["requests"]) <= set(node["status"]["allocatable"])
     with pytest.raises(BenchError):
         kwok.node_names(0)
 

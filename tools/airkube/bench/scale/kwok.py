@@ -265,7 +265,8 @@ def node_names(count: int) -> list[str]:
 
 def fake_node(name: str, pods: int = 1000) -> dict[str, Any]:
     """A Node kwok manages: annotated for kwok, labelled for the task pods' nodeSelector, tainted NoSchedule."""
-    resources = {"cpu": "32", "memory": "256Gi", "pods": str(pods)}
+    # ephemeral-storage too: the chart's task pods request some, and a node without it fits none of them
+    resources = {"cpu": "32", "memory": "256Gi", "ephemeral-storage": "1Ti", "pods": str(pods)}
     return {
         "apiVersion": "v1",
         "kind": "Node",
