@@ -239,7 +239,7 @@ def test_dag_file_gives_one_dag_per_n_with_n_mapped_tasks(tmp_path):
 
 # ----------------------------------------------------------------------------------------------- variants
 def test_parse_variant():
-    assert parse_variant("batch-32") == DEFAULT_VARIANTS[1]
+    assert parse_variant("batch-32") == DEFAULT_VARIANTS[2]
     v = parse_variant("b64:kubernetesExecutor.workerPodsCreationBatchSize=64,config.core.parallelism=256")
     assert v.name == "b64"
     assert v.values == {"kubernetesExecutor": {"workerPodsCreationBatchSize": 64}, "config": {"core": {"parallelism": 256}}}
