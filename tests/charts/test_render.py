@@ -713,3 +713,14 @@ def test_component_disabled(helm):
     assert not rendered.find("Deployment", "airflow-triggerer")
     assert not rendered.find("Deployment", "airflow-dag-processor")
     assert not rendered.find("ServiceAccount", "airflow-triggerer")
+
+
+def test_migration_check_left_to_the_init_container(default_render, helm):
+    # P5: the wait-for-migrations init container asserts the schema; Airflow's own start-up check repeats it
+    for component in ("api-server", "scheduler", "dag-processor"):
+        assert env_of(main_container(default_render, component))["AIRFLOW__DATABASE__CHECK_MIGRATIONS"]["value"] == "False"
+    assert "AIRFLOW__DATABASE__CHECK_MIGRATIONS" not in env_of(main_container(default_render, "triggerer"))
+    for values in ({"migrations": {"enabled": False}}, {"config": {"database": {"check_migrations": "True"}}}):
+        rendered = helm.template(values=values)
+        for component in ("api-server", "scheduler", "dag-processor", "triggerer"):
+            assert "AIRFLOW__DATABASE__CHECK_MIGRATIONS" not in env_of(main_container(rendered, component)), values

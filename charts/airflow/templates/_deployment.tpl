@@ -76,7 +76,7 @@ spec:
           imagePullPolicy: {{ $root.Values.images.airflow.pullPolicy }}
           args: {{ toJson .args }}
           env:
-            {{- include "airflow.env.component" (dict "values" $c "context" $root) | nindent 12 }}
+            {{- include "airflow.env.component" (dict "component" $component "values" $c "context" $root) | nindent 12 }}
             {{- with .extraEnv }}
             {{- . | nindent 12 }}
             {{- end }}
