@@ -37,7 +37,7 @@ deploy: setup  ## cluster (kind if Docker answers, else local, else current cont
 	$(AIRKUBE) deploy
 
 e2e-kind: setup  ## kind suite: private Docker engine, offline node image, 3-node kind, images, install, smoke, helm test
-	$(PY) -m pytest tests/e2e_kind -v
+	$(PY) -m pytest tests/e2e_kind -v -s
 
 deploy-kind: setup  ## kind cluster (3 nodes; private Docker engine if none answers) → images → install → smoke
 	@docker info >/dev/null 2>&1 || $(AIRKUBE) docker up

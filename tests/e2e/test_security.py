@@ -15,8 +15,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
@@ -24,104 +22,23 @@ import pytest
 import yaml
 from kubernetes import client
 
-from airkube.kube import create_or_update
 from e2e_helpers import ROOT, Release, wait_for
+from netpol_probe import (
+    connect,
+    delete_namespace,
+    deny_then_allow,
+    psa_namespace,
+    restricted_pod,
+    run_pod,
+    start_pods,
+)
 
 NP_NS = "netpol-enforce"
 ATTACK_NS = "netpol-attack"  # the release under attack (PSA restricted)
 OUTSIDE_NS = "netpol-outside"  # an unrelated namespace
 RELEASE = "airflow"
-PSA = {"pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/enforce-version": "latest",
-       "pod-security.kubernetes.io/warn": "restricted"}
-IMAGE = "airkube.local/airflow:3.3.2"  # has python3 and the kubernetes client
-UID = 50000
-
-# A TCP connect from inside a pod, as JSON: {"ok": bool, "detail": str, "seconds": float}
-CONNECT = """
-import json, socket, sys, time
-t = time.monotonic()
-try:
-    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=float(sys.argv[3])).close()
-    out = {"ok": True, "detail": "connected"}
-except OSError as exc:
-    out = {"ok": False, "detail": f"{type(exc).__name__}: {exc}"}
-out["seconds"] = round(time.monotonic() - t, 2)
-print(json.dumps(out))
-"""
-
-
 def say(text: str) -> None:
     print(f"[security] {text}", flush=True)
-
-
-def kubectl(kubeconfig: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(ROOT / ".venv" / "bin" / "kubectl"), "--kubeconfig", str(kubeconfig), *args],
-                          capture_output=True, text=True, timeout=timeout)
-
-
-def psa_namespace(core: client.CoreV1Api, name: str, labels: dict[str, str] | None = None) -> None:
-    """Create (or relabel) a namespace that enforces Pod Security "restricted"."""
-    meta = client.V1ObjectMeta(name=name, labels={**PSA, **(labels or {})})
-    create_or_update(lambda: core.create_namespace(client.V1Namespace(metadata=meta)),
-                     lambda: core.patch_namespace(name, {"metadata": {"labels": meta.labels}}))
-
-
-def delete_namespace(core: client.CoreV1Api, name: str) -> None:
-    try:
-        core.delete_namespace(name, grace_period_seconds=0)
-    except client.ApiException as exc:
-        if exc.status != 404:
-            raise
-
-
-def restricted_pod(name: str, labels: dict[str, str], command: list[str], **spec: Any) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": labels},
-        "spec": {
-            "automountServiceAccountToken": False,
-            "terminationGracePeriodSeconds": 0,
-            "securityContext": {"runAsNonRoot": True, "runAsUser": UID, "runAsGroup": 0,
-                                "seccompProfile": {"type": "RuntimeDefault"}},
-            "containers": [{
-                "name": "main", "image": IMAGE, "imagePullPolicy": "IfNotPresent", "command": command,
-                "resources": {"requests": {"cpu": "10m", "memory": "32Mi"},
-                              "limits": {"memory": "128Mi", "ephemeral-storage": "64Mi"}},
-                "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
-                                    "capabilities": {"drop": ["ALL"]}},
-            }],
-            **spec,
-        },
-    }
-
-
-def run_pod(core: client.CoreV1Api, ns: str, manifest: dict[str, Any], timeout: float = 120) -> client.V1Pod:
-    core.create_namespaced_pod(ns, manifest)
-    name = manifest["metadata"]["name"]
-
-    def ready() -> bool:
-        pod = core.read_namespaced_pod(name, ns)
-        return any(c.type == "Ready" and c.status == "True" for c in pod.status.conditions or [])
-
-    wait_for(ready, timeout, f"pod {ns}/{name} Ready")
-    return core.read_namespaced_pod(name, ns)
-
-
-def connect(kubeconfig: Path, ns: str, pod: str, host: str, port: int, timeout: float = 3) -> dict[str, Any]:
-    result = kubectl(kubeconfig, "-n", ns, "exec", pod, "--", "python3", "-c", CONNECT, host, str(port),
-                     str(timeout))
-    assert result.returncode == 0, f"kubectl exec {ns}/{pod} failed: {result.stderr}"
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
-def eventually(check, want: bool, what: str, timeout: float = 45) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    """Poll check() until its "ok" equals want (policies are programmed a moment after they are created)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        got = check()
-        if got["ok"] == want or time.monotonic() > deadline:
-            assert got["ok"] == want, f"{what}: expected ok={want}, got {got}"
-            return got
-        time.sleep(2)
 
 
 # --- 1. enforcement ------------------------------------------------------------------------------------------
@@ -131,49 +48,13 @@ def np_pods(kubeconfig: Path, core: client.CoreV1Api):  # type: ignore[no-untype
     delete_namespace(core, NP_NS)
     wait_for(lambda: NP_NS not in {n.metadata.name for n in core.list_namespace().items}, 120, f"{NP_NS} gone")
     psa_namespace(core, NP_NS)
-    serve = ["python3", "-m", "http.server", "8080", "--bind", "0.0.0.0", "--directory", "/tmp"]
-    server = restricted_pod("server", {"app": "server"}, serve, volumes=[{"name": "tmp", "emptyDir": {"sizeLimit": "1Mi"}}])
-    server["spec"]["containers"][0]["volumeMounts"] = [{"name": "tmp", "mountPath": "/tmp"}]
-    server["spec"]["containers"][0]["readinessProbe"] = {"tcpSocket": {"port": 8080}, "periodSeconds": 1}
-    pods = {"server": run_pod(core, NP_NS, server)}
-    for name, labels in (("client", {"app": "client"}), ("stranger", {"app": "stranger"})):
-        pods[name] = run_pod(core, NP_NS, restricted_pod(name, labels, ["sleep", "3600"]))
-    yield {name: pod.status.pod_ip for name, pod in pods.items()}
+    yield start_pods(core, NP_NS)
     delete_namespace(core, NP_NS)
 
 
 def test_networkpolicy_default_deny_drops_and_allow_admits(kubeconfig: Path, api_client: client.ApiClient,
                                                            np_pods: dict[str, str]) -> None:
-    net = client.NetworkingV1Api(api_client)
-    server_ip = np_pods["server"]
-
-    def from_(pod: str):  # type: ignore[no-untyped-def]
-        return lambda: connect(kubeconfig, NP_NS, pod, server_ip, 8080)
-
-    got = eventually(from_("client"), True, "no policy yet: client -> server:8080")
-    say(f"no policy:       client -> server {server_ip}:8080 {got}")
-
-    net.create_namespaced_network_policy(NP_NS, {
-        "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "default-deny"},
-        "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}})
-    got = eventually(from_("client"), False, "default-deny: client -> server:8080")
-    say(f"default-deny:    client -> server {server_ip}:8080 DENIED {got}")
-    assert got["seconds"] >= 2.5 or "refused" in got["detail"].lower(), got
-
-    net.create_namespaced_network_policy(NP_NS, {
-        "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "allow-client"},
-        "spec": {"podSelector": {"matchLabels": {"app": "server"}}, "policyTypes": ["Ingress"],
-                 "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "client"}}}],
-                              "ports": [{"port": 8080, "protocol": "TCP"}]}]}})
-    got = eventually(from_("client"), True, "allow-client: client -> server:8080")
-    say(f"allow app=client: client -> server {server_ip}:8080 {got}")
-    got = eventually(from_("stranger"), False, "allow-client: stranger -> server:8080")
-    say(f"allow app=client: stranger -> server {server_ip}:8080 DENIED {got}")
-
-    net.delete_namespaced_network_policy("allow-client", NP_NS)
-    net.delete_namespaced_network_policy("default-deny", NP_NS)
-    got = eventually(from_("stranger"), True, "policies deleted: stranger -> server:8080")
-    say(f"policies deleted: stranger -> server {server_ip}:8080 {got}")
+    deny_then_allow(kubeconfig, client.NetworkingV1Api(api_client), NP_NS, np_pods, say)
 
 
 # --- 2. attacks on a release ---------------------------------------------------------------------------------

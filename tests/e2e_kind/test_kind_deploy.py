@@ -16,6 +16,7 @@ from kind_helpers import TIMINGS
 
 pytestmark = pytest.mark.e2e
 NAMESPACE = "kind-e2e"
+NETPOL_NAMESPACE = f"{NAMESPACE}-netpol"
 KPO_NAMESPACE = f"{NAMESPACE}-kpo"  # kubernetesPodOperator.namespace's default: the seed's anchor pod lives here
 ZONE = "topology.kubernetes.io/zone"
 
@@ -93,6 +94,25 @@ def test_deploy_smoke_and_helm_test(kind_provider, core: client.CoreV1Api) -> No
           + ", ".join(f"{p} → {n} ({zones.get(n)})" for p, n in kpo.items()))
     assert kpo, "no Scheduled event for the seed's KPO pod (test-…)"
     assert all(zones.get(n) == zones.get(anchor) for n in kpo.values()), (kpo, anchor, zones)
+
+
+def test_network_policies_are_enforced_across_nodes(kind_provider, core: client.CoreV1Api) -> None:
+    """The kind nodes' kube-router (default-cni.yaml) drops what a NetworkPolicy forbids: the client on another
+    node than the server (routed between nodes), the stranger on the server's node (bridged on one node)."""
+    from netpol_probe import delete_namespace, deny_then_allow, psa_namespace, start_pods
+
+    name = kind_provider.settings.name
+    if kind_provider.offline():  # our node image: its enforcer is the kube-router DaemonSet, on every node
+        ds = client.AppsV1Api(core.api_client).read_namespaced_daemon_set("airkube-network-policy", "kube-system")
+        assert ds.status.number_ready == ds.status.desired_number_scheduled == 3, ds.status
+    psa_namespace(core, NETPOL_NAMESPACE)
+    try:
+        ips = start_pods(core, NETPOL_NAMESPACE, {"server": f"{name}-worker", "client": f"{name}-worker2",
+                                                  "stranger": f"{name}-worker"})
+        deny_then_allow(kind_provider.kubeconfig(), client.NetworkingV1Api(core.api_client), NETPOL_NAMESPACE, ips,
+                        lambda text: print(f"[e2e-kind] {text}", flush=True))
+    finally:
+        delete_namespace(core, NETPOL_NAMESPACE)
 
 
 def test_uninstall(kind_provider) -> None:

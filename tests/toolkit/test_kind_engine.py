@@ -111,3 +111,29 @@ def test_wrapper_trims_docker_exec_process_files(tmp_path: Path, fake_runc: Path
     assert proc.returncode == 0
     caps = json.loads(process.read_text())["capabilities"]
     assert all(set(names) == host_caps() & set(every) for names in caps.values())
+
+
+def test_kind_nodes_enforce_network_policies_like_the_local_cluster(tmp_path: Path) -> None:
+    """default-cni.yaml's kube-router DaemonSet: valid objects, our shipped image, the local cluster's firewall-only
+    flags (no router, no proxy, no open ports), read-only RBAC."""
+    import yaml
+
+    from airkube.cluster import kind_node_image as node
+    from airkube.cluster.local.config import ENFORCER, components
+    from airkube.cluster.local.layout import Layout
+    from conftest import kube_validate
+
+    docs = list(yaml.safe_load_all((ROOT / "scripts/kind-node/files/kind/manifests/default-cni.yaml").read_text()))
+    for doc in docs:
+        kube_validate(doc, "1.34.0")
+    ds = next(d for d in docs if d["kind"] == "DaemonSet" and d["metadata"]["name"] == "airkube-network-policy")
+    container = ds["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == node.KUBE_ROUTER_REF and container["imagePullPolicy"] == "Never"
+    assert "ipset" in node.TOOLS_PACKAGES and "iptables" in node.TOOLS_PACKAGES
+    local = next(c for c in components(Layout(tmp_path / "state", tmp_path / "cache")) if c.name == ENFORCER)
+    flags = {a for a in local.argv if a.startswith("--run-") or a.startswith("--enable-")}
+    assert flags and flags <= set(container["command"]), flags - set(container["command"])
+    for port in ("--health-port=0", "--metrics-port=0"):
+        assert port in container["command"]
+    role = next(d for d in docs if d["kind"] == "ClusterRole" and d["metadata"]["name"] == "airkube-network-policy")
+    assert {v for r in role["rules"] for v in r["verbs"]} == {"get", "list", "watch"}

@@ -34,17 +34,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ClusterError
+from .local.layout import KUBE_ROUTER_VERSION
 
 KUBE_VERSION = "v1.34.4"
 NODE_SUITE = "bookworm"
 NODE_PACKAGES = ("systemd", "systemd-sysv", "dbus", "containerd", "runc", "containernetworking-plugins",
                  "iptables", "conntrack", "ethtool", "socat", "iproute2", "kmod", "procps", "util-linux", "mount",
                  "ca-certificates", "libseccomp2", "ebtables")
-TOOLS_PACKAGES = ("ca-certificates", "iproute2", "iptables", "conntrack", "procps")
+TOOLS_PACKAGES = ("ca-certificates", "iproute2", "iptables", "ipset", "conntrack", "procps")
 CRICTL_VERSION = "v1.37.0"
 LOCAL_PATH_VERSION = "v0.0.30"
 TOOLS_REF = "airkube.local/kind-tools:v1"
 LOCAL_PATH_REF = f"airkube.local/local-path-provisioner:{LOCAL_PATH_VERSION}"
+# the NetworkPolicy enforcer of our kind nodes (kube-router's firewall only, a DaemonSet in default-cni.yaml): test
+# clusters only, as on the local cluster; the node's iptables (nft) and ipset come from the tools base
+KUBE_ROUTER_REF = f"airkube.local/kube-router:{KUBE_ROUTER_VERSION}"
 NODE_REPO = "airkube.local/kind-node"
 RECIPE_VERSION = "1"
 STD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -122,6 +126,7 @@ class Binaries:
     crictl: Path
     local_path: Path
     kubectl: Path
+    kube_router: Path
 
 
 def ensure_binaries(log_file: Path, log: Log) -> Binaries:
@@ -135,7 +140,8 @@ def ensure_binaries(log_file: Path, log: Log) -> Binaries:
     crictl = go_install("sigs.k8s.io/cri-tools/cmd/crictl", CRICTL_VERSION, "crictl", log_file)
     local_path = go_install("github.com/rancher/local-path-provisioner", LOCAL_PATH_VERSION,
                             "local-path-provisioner", log_file)
-    return Binaries(kube, kubeadm, etcd, coredns, crictl, local_path, kubectl_binary())
+    kube_router = build_go_target("kube-router", f"kube-router-{KUBE_ROUTER_VERSION}", log_file)
+    return Binaries(kube, kubeadm, etcd, coredns, crictl, local_path, kubectl_binary(), kube_router)
 
 
 def kubeadm_images(kubeadm: Path) -> dict[str, str]:
@@ -200,6 +206,9 @@ def component_archives(bins: Binaries, refs: dict[str, str], out_dir: Path, log:
         (LOCAL_PATH_REF, [etc_layer, store.put_layer(file_members(
             [FileEntry("usr/local/bin/local-path-provisioner", source=bins.local_path, mode=0o755)]),
             created_by=f"COPY local-path-provisioner {LOCAL_PATH_VERSION}")], plain),
+        (KUBE_ROUTER_REF, [tools.layer, store.put_layer(file_members(
+            [FileEntry("usr/local/bin/kube-router", source=bins.kube_router, mode=0o755)]),
+            created_by=f"COPY kube-router {KUBE_ROUTER_VERSION}")], plain),
     ]
     out_dir.mkdir(parents=True, exist_ok=True)
     shipped: list[Shipped] = []
@@ -220,7 +229,7 @@ def component_archives(bins: Binaries, refs: dict[str, str], out_dir: Path, log:
 def node_key(bins: Binaries | None = None) -> str:
     """Hash of the recipe: versions, packages, the files in scripts/kind-node and scripts/build, this module."""
     h = hashlib.sha256(json.dumps([RECIPE_VERSION, KUBE_VERSION, NODE_SUITE, NODE_PACKAGES, TOOLS_PACKAGES,
-                                   CRICTL_VERSION, LOCAL_PATH_VERSION]).encode())
+                                   CRICTL_VERSION, LOCAL_PATH_VERSION, KUBE_ROUTER_VERSION]).encode())
     root = repo_root()
     for base in (root / "scripts" / "kind-node", root / "scripts" / "build", root / "scripts" / "build-go.sh"):
         paths = sorted(p for p in base.rglob("*") if p.is_file()) if base.is_dir() else [base]
