@@ -200,7 +200,8 @@ def section(figs: dict[str, Any], command: str, plots: list[Path]) -> str:
         "scheduler loop logs `Changing state of KubernetesResults(… pod_name='<pod>' …)`. Log times are the "
         "container runtime's (`kubectl logs --timestamps`), the same machine's clock as the watch.",
         "- **scheduler CPU-s / peak RSS**: kubelet stats summary of the scheduler pod (`usageCoreNanoSeconds` "
-        "delta between the measurements bracketing trigger → run ended; max `rssBytes` of the measurements, "
+        "delta between the kubelet measurements bracketing trigger → every pod processed; max `rssBytes` of the "
+        "measurements, "
         "sampled every 2 s, which the kubelet refreshes every ~10 s).",
         "- **API req/s**: delta of `apiserver_request_total` (API server /metrics) over the run, all requests "
         "(kwok's status patches and node leases, the kube-scheduler's bindings and the bench's own watch "
