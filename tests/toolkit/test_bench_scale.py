@@ -277,6 +277,7 @@ def test_rendered_release_puts_task_pods_on_fake_nodes(helm, variant):
     cfg = rendered.airflow_cfg("p6-airflow")
     assert "dags_folder = /opt/airflow/dags" in cfg
     assert "max_active_tasks_per_dag = 4000" in cfg and "max_map_length = 4000" in cfg
+    assert "default_pool_task_slot_count = 4000" in cfg  # 128 would stall every run at 128 pods
     got = levers(cfg)
     want = {"chart-defaults": ("8", "False", "0", "64", "16", "1"),
             "batch-32": ("32", "False", "0", "64", "16", "1"),

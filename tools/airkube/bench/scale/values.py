@@ -168,7 +168,11 @@ def bench_values(sizes: Sequence[int], release: str) -> dict[str, Any]:
             "data": {DAG_FILE: dag_source(sizes)},
         }],
         "config": {
-            "core": {"max_active_tasks_per_dag": str(2 * biggest), "max_map_length": str(2 * biggest)},
+            # default_pool_task_slot_count: the pool (128 slots by default) is created at `airflow db migrate` of
+            # the fresh database; here task instances stay queued after their pod succeeded (they never ran), so
+            # they hold their slot until the bench ends the run: with 128 slots a run stalls at 128 pods
+            "core": {"max_active_tasks_per_dag": str(2 * biggest), "max_map_length": str(2 * biggest),
+                     "default_pool_task_slot_count": str(2 * biggest)},
             # a slow variant may keep tasks queued for minutes: they must not be failed for it
             "scheduler": {"task_queued_timeout": "7200"},
         },
