@@ -138,7 +138,7 @@ phase: Succeeded
 
 # kwok's own node-initialize (kustomize/stage/node/fast) without addresses and kubelet endpoint: nothing may try to
 # reach a fake node
-NODE_READY_TEMPLATE = """\
+NODE_HEARTBEAT_TEMPLATE = """\
 {{ $now := Now }}
 {{ $lastTransitionTime := or .metadata.creationTimestamp $now }}
 conditions:
@@ -150,6 +150,9 @@ conditions:
   status: {{ .status | Quote }}
   type: {{ .type | Quote }}
 {{ end }}
+"""
+
+NODE_READY_TEMPLATE = NODE_HEARTBEAT_TEMPLATE + """\
 allocatable:
 {{ with .status.allocatable }}
 {{ YAML . 1 }}
@@ -176,19 +179,6 @@ nodeInfo:
 phase: Running
 """
 
-NODE_HEARTBEAT_TEMPLATE = """\
-{{ $now := Now }}
-{{ $lastTransitionTime := or .metadata.creationTimestamp $now }}
-conditions:
-{{ range NodeConditions }}
-- lastHeartbeatTime: {{ $now | Quote }}
-  lastTransitionTime: {{ $lastTransitionTime | Quote }}
-  message: {{ .message | Quote }}
-  reason: {{ .reason | Quote }}
-  status: {{ .status | Quote }}
-  type: {{ .type | Quote }}
-{{ end }}
-"""
 
 
 def _stage(name: str, kind: str, expressions: list[dict[str, Any]], nxt: dict[str, Any],
