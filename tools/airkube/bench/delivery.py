@@ -20,12 +20,11 @@ from typing import Any
 from airkube.bench.airflow_runs import STARTUP_FIELDS, DagTiming, startup_parse_ms, time_dag_run
 from airkube.bench.bare import run_bare_pods
 from airkube.bench.install import delete_namespace
+from airkube.bench.runner import BENCH_DAGS_DIR, REPO_ROOT
 from airkube.bench.stats import Stat
 from airkube.errors import BenchError
 
 MODES = ("pvc", "git-sync", "bundle")
-BENCH_DAGS_DIR = Path(__file__).parent / "dags"
-REPO_ROOT = Path(__file__).resolve().parents[3]
 Say = Callable[[str], None]
 
 

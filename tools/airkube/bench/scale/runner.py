@@ -30,6 +30,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from airkube.bench.delivery import Say
+from airkube.bench.runner import REPO_ROOT
 from airkube.bench.scale.kwok import (
     BENCH_LABEL,
     BENCH_LABEL_VALUE,
@@ -60,10 +62,8 @@ from airkube.errors import AirflowAPIError, BenchError, KubeError
 from airkube.kube import Clients
 from airkube.progress import Throttle
 
-REPO_ROOT = Path(__file__).resolve().parents[4]
 ARTEFACT_NOTE = ("Simulated pods never run Python: the task instances' final states (the executor reports a pod "
                  "that succeeded for a task that never started) are an artefact of the simulation and not reported.")
-Say = Callable[[str], None]
 
 
 @dataclass(frozen=True)
