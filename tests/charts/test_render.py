@@ -189,8 +189,12 @@ def test_job_check_cli_and_log_server_selectable(helm):
         assert c["args"] == ["airflow", component]
         for probe in ("livenessProbe", "startupProbe"):
             assert c[probe]["exec"]["command"] == ["airflow", "jobs", "check", "--job-type", job, "--local"]
-    assert "job-check.py" not in rendered.get("ConfigMap", "airflow-config")["data"]
-    mixed = helm.template(values={"dagProcessor": {"healthCheck": "cli"}})
+    # job-check.py stays while migrations-wait.py (migrations.waitCheck script) loads its helpers
+    assert "job-check.py" in rendered.get("ConfigMap", "airflow-config")["data"]
+    all_cli = helm.template(values={"dagProcessor": {"healthCheck": "cli"}, "triggerer": {"healthCheck": "cli"},
+                                    "migrations": {"waitCheck": "cli"}})
+    assert not {"job-check.py", "migrations-wait.py"} & set(all_cli.get("ConfigMap", "airflow-config")["data"])
+    mixed = helm.template(values={"dagProcessor": {"healthCheck": "cli"}, "migrations": {"waitCheck": "cli"}})
     assert "job-check.py" in mixed.get("ConfigMap", "airflow-config")["data"]
 
 
@@ -430,13 +434,39 @@ def test_migration_job_is_plain_job(default_render):
     job = jobs[0]
     assert not any(k.startswith("helm.sh/hook") for k in (job["metadata"].get("annotations") or {}))
     assert re.fullmatch(r"airflow-migrate-[0-9a-f]{10}", job["metadata"]["name"])
-    c = job["spec"]["template"]["spec"]["containers"][0]
+    spec = job["spec"]["template"]["spec"]
+    c = spec["containers"][0]
     assert c["args"] == ["airflow", "db", "migrate"]
+    # migrations.waitCheck script: the Job waits for the database with files/migrations-wait.py, the components
+    # for the schema; the entrypoint's own `airflow db check` is off where the script waits
+    assert [i["name"] for i in spec["initContainers"]] == ["wait-for-database"]
+    assert spec["initContainers"][0]["args"] == ["python", "/opt/airflow/config/migrations-wait.py", "--database", "600"]
+    assert env_of(c)["CONNECTION_CHECK_MAX_COUNT"]["value"] == "0"
+    assert "migrations-wait.py" in default_render.get("ConfigMap", "airflow-config")["data"]
     for component in COMPONENTS:
         init = pod_spec(default_render, component)["initContainers"]
         wait = next(i for i in init if i["name"] == "wait-for-migrations")
-        assert wait["args"][:3] == ["airflow", "db", "check-migrations"]
-        assert wait["args"][3] == "--migration-wait-timeout=600"
+        assert wait["args"] == ["python", "/opt/airflow/config/migrations-wait.py", "600"]
+        assert env_of(wait)["CONNECTION_CHECK_MAX_COUNT"]["value"] == "0"
+        assert {"name": "config", "mountPath": "/opt/airflow/config", "readOnly": True} in wait["volumeMounts"]
+
+
+def test_migration_wait_cli_selectable(helm):
+    rendered = helm.template(values={"migrations": {"waitCheck": "cli", "waitTimeout": 90}})
+    spec = rendered.all("Job")[0]["spec"]["template"]["spec"]
+    assert "initContainers" not in spec  # the image entrypoint waits for the database, as before
+    assert "CONNECTION_CHECK_MAX_COUNT" not in env_of(spec["containers"][0])
+    for component in COMPONENTS:
+        wait = next(i for i in pod_spec(rendered, component)["initContainers"] if i["name"] == "wait-for-migrations")
+        assert wait["args"] == ["airflow", "db", "check-migrations", "--migration-wait-timeout=90"]
+        assert "CONNECTION_CHECK_MAX_COUNT" not in env_of(wait)
+    assert "migrations-wait.py" not in rendered.get("ConfigMap", "airflow-config")["data"]
+
+
+def test_chart_init_containers_run_before_the_migration_wait(default_render):
+    # the api-server's auth-file copy needs no schema: it runs while the migration Job works
+    names = [i["name"] for i in pod_spec(default_render, "api-server")["initContainers"]]
+    assert names == ["prepare-auth", "wait-for-migrations"]
 
 
 def test_image_change_renames_job(helm, default_render):

@@ -57,32 +57,53 @@ def getfqdn() -> str:
     return name
 
 
-def connect(url: str):  # noqa: ANN201 - a DB-API connection
+def dsn(url: str) -> str:
     """libpq reads SQLAlchemy's PostgreSQL URL itself once the driver suffix is gone (percent-decoding included)."""
     scheme, sep, rest = url.partition("://")
     if not sep or scheme not in ("postgresql", "postgres", "postgresql+psycopg2"):
         raise Fallback(f"database {scheme}")
+    return f"postgresql://{rest}"
+
+
+def psycopg2_module():  # noqa: ANN201 - the driver module
     try:
         import psycopg2
     except ImportError as exc:
         raise Fallback("psycopg2 not installed") from exc
+    return psycopg2
+
+
+def connect(url: str, application_name: str = "airkube-job-check"):  # noqa: ANN201 - a DB-API connection
+    psycopg2 = psycopg2_module()
     try:
-        return psycopg2.connect(f"postgresql://{rest}", connect_timeout=10, application_name="airkube-job-check")
+        return psycopg2.connect(dsn(url), connect_timeout=10, application_name=application_name)
     except psycopg2.Error as exc:  # unreachable, or a URL libpq reads differently: the CLI decides
         raise Fallback(f"connect: {str(exc).strip()}") from exc
 
 
-def check(job_type: str) -> str:
+def read_config() -> configparser.ConfigParser:
+    """airflow.cfg of this pod ($AIRFLOW_CONFIG, else $AIRFLOW_HOME/airflow.cfg), read as Airflow reads it."""
     cfg = configparser.ConfigParser(interpolation=None)
     cfg.read(os.environ.get("AIRFLOW_CONFIG") or os.path.join(os.environ.get("AIRFLOW_HOME", "/opt/airflow"), "airflow.cfg"))
-    if (option(cfg, "core", "hostname_callable") or DEFAULT_HOSTNAME_CALLABLE[0]) not in DEFAULT_HOSTNAME_CALLABLE:
-        raise Fallback("[core] hostname_callable")
+    return cfg
+
+
+def database_url(cfg: configparser.ConfigParser) -> str:
+    """[database] sql_alchemy_conn, when nothing else of the [database] section changes how Airflow connects."""
     for key in ("sql_alchemy_schema", "sql_alchemy_connect_args"):
         if option(cfg, "database", key):
             raise Fallback(f"[database] {key}")
     url = option(cfg, "database", "sql_alchemy_conn")
     if not url:
         raise Fallback("no [database] sql_alchemy_conn")
+    return url
+
+
+def check(job_type: str) -> str:
+    cfg = read_config()
+    if (option(cfg, "core", "hostname_callable") or DEFAULT_HOSTNAME_CALLABLE[0]) not in DEFAULT_HOSTNAME_CALLABLE:
+        raise Fallback("[core] hostname_callable")
+    url = database_url(cfg)
     section, key = THRESHOLD[job_type]
     threshold = float(option(cfg, section, key) or 30)
     conn = connect(url)

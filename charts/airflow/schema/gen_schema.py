@@ -193,6 +193,7 @@ SCHEMA_PROPS = {
     "migrations": obj({
         "enabled": B, "backoffLimit": INT0, "activeDeadlineSeconds": INT1,
         "ttlSecondsAfterFinished": {"type": ["integer", "null"], "minimum": 0}, "waitTimeout": INT1,
+        "waitCheck": {"type": "string", "enum": ["script", "cli"]},
         "resources": RESOURCES, "serviceAccount": service_account(), "extraEnv": ENVLIST,
         "annotations": STRMAP, "podAnnotations": STRMAP, "nodeSelector": STRMAP, "affinity": MAP, "tolerations": LIST,
     }),

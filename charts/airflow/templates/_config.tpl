@@ -5,7 +5,8 @@ Fixed paths inside the Airflow containers.
 Usage:
   {{ include "airflow.paths.config" (dict) }}
   (likewise airflow.paths.configDir, airflow.paths.podTemplateDir, airflow.paths.podTemplate,
-  airflow.paths.authDir, airflow.paths.authSecretDir, airflow.paths.passwordsFile, airflow.paths.jobCheck)
+  airflow.paths.authDir, airflow.paths.authSecretDir, airflow.paths.passwordsFile, airflow.paths.jobCheck,
+  airflow.paths.migrationsWait)
 Params: none.
 */}}
 {{- define "airflow.paths.configDir" -}}/opt/airflow/config{{- end -}}
@@ -16,6 +17,7 @@ Params: none.
 {{- define "airflow.paths.authSecretDir" -}}/opt/airflow/auth-secret{{- end -}}
 {{- define "airflow.paths.passwordsFile" -}}/opt/airflow/auth/simple_auth_manager_passwords.json{{- end -}}
 {{- define "airflow.paths.jobCheck" -}}/opt/airflow/config/job-check.py{{- end -}}
+{{- define "airflow.paths.migrationsWait" -}}/opt/airflow/config/migrations-wait.py{{- end -}}
 
 {{/*
 "true" when DAGs come from git-sync / from a PVC, else "".

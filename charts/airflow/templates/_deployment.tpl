@@ -154,7 +154,8 @@ automountServiceAccountToken: {{ .automount }}
 {{- end -}}
 
 {{/*
-Init containers of a component: wait-for-migrations (when migrations.enabled) and extraInit.
+Init containers of a component: extraInit (the chart's own, which never need the schema: they run while the
+migration Job works), wait-for-migrations (when migrations.enabled), then the user's extraInitContainers.
 Usage:
   {{ include "airflow.component.initContainers" (dict "values" .Values.scheduler "extraInit" $yaml "context" $) }}
 Params:
@@ -163,11 +164,11 @@ Params:
   - context - Dict - Required. The root context ($).
 */}}
 {{- define "airflow.component.initContainers" -}}
-{{- if .context.Values.migrations.enabled }}
-{{ include "airflow.container.waitForMigrations" (dict "values" .values "context" .context) }}
-{{- end }}
 {{- with .extraInit }}
 {{ . }}
+{{- end }}
+{{- if .context.Values.migrations.enabled }}
+{{ include "airflow.container.waitForMigrations" (dict "values" .values "context" .context) }}
 {{- end }}
 {{- with include "airflow.component.extraContainers" (dict "containers" .values.extraInitContainers "context" .context) | trim }}
 {{ . }}

@@ -148,3 +148,19 @@ Params:
   value: "False"
 {{- end }}
 {{- end -}}
+
+{{/*
+CONNECTION_CHECK_MAX_COUNT=0 where files/migrations-wait.py already waits for the database (migrations.waitCheck
+script): the image entrypoint then skips its own `airflow db check` (a full Airflow start, retried every 3 s).
+Nothing with waitCheck cli: the entrypoint keeps waiting for the database as before.
+Usage:
+  {{- include "airflow.env.migrationsWait" (dict "context" $) | nindent 4 }}
+Params:
+  - context - Dict - Required. The root context ($).
+*/}}
+{{- define "airflow.env.migrationsWait" -}}
+{{- if eq .context.Values.migrations.waitCheck "script" -}}
+- name: CONNECTION_CHECK_MAX_COUNT
+  value: "0"
+{{- end -}}
+{{- end -}}

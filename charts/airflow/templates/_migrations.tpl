@@ -16,6 +16,10 @@ automountServiceAccountToken: false
 securityContext:
   {{- include "airflow.podSecurityContext" (dict "values" $c "context" $root) | nindent 2 }}
 {{- include "airflow.scheduling" (dict "values" $m) }}
+{{- if eq $m.waitCheck "script" }}
+initContainers:
+  {{- include "airflow.container.migrationsWait" (dict "name" "wait-for-database" "values" $c "context" $root) | nindent 2 }}
+{{- end }}
 containers:
   - name: migrate
     image: {{ include "airflow.image" (dict "context" $root) }}
@@ -36,6 +40,7 @@ containers:
     env:
       {{- include "airflow.env.common" (dict "context" $root) | nindent 6 }}
       {{- include "airflow.env.database" (dict "context" $root) | trim | nindent 6 }}
+      {{- include "airflow.env.migrationsWait" (dict "context" $root) | nindent 6 }}
       - name: AIRFLOW__CORE__FERNET_KEY
         valueFrom:
           secretKeyRef:

@@ -2,6 +2,8 @@
 
 {{/*
 Init container: wait until `airflow db migrate` (the migration Job) has finished. Long-running components only.
+migrations.waitCheck: `script` runs files/migrations-wait.py (mounted from the config ConfigMap), `cli` runs
+`airflow db check-migrations`.
 Usage:
   {{ include "airflow.container.waitForMigrations" (dict "values" .Values.scheduler "context" $) }}
 Params:
@@ -9,15 +11,37 @@ Params:
   - context - Dict - Required. The root context ($).
 */}}
 {{- define "airflow.container.waitForMigrations" -}}
+{{- include "airflow.container.migrationsWait" (dict "name" "wait-for-migrations" "values" .values "context" .context) -}}
+{{- end -}}
+
+{{/*
+Init container running files/migrations-wait.py (migrations.waitCheck script) or the CLI: "wait-for-migrations"
+waits for the schema heads, "wait-for-database" (the migration Job's) only for the database to answer.
+Usage:
+  {{ include "airflow.container.migrationsWait" (dict "name" "wait-for-database" "values" dict "context" $) }}
+Params:
+  - name - String - Required. wait-for-migrations or wait-for-database.
+  - values - Dict - Required. The values block whose securityContexts apply.
+  - context - Dict - Required. The root context ($).
+*/}}
+{{- define "airflow.container.migrationsWait" -}}
 {{- $root := .context -}}
 {{- $c := .values -}}
-- name: wait-for-migrations
+{{- $timeout := int $root.Values.migrations.waitTimeout }}
+- name: {{ .name }}
   image: {{ include "airflow.image" (dict "context" $root) }}
   imagePullPolicy: {{ $root.Values.images.airflow.pullPolicy }}
-  args: ["airflow", "db", "check-migrations", "--migration-wait-timeout={{ int $root.Values.migrations.waitTimeout }}"]
+  {{- if eq $root.Values.migrations.waitCheck "script" }}
+  args: {{ toJson (concat (list "python" (include "airflow.paths.migrationsWait" (dict))) (ternary (list "--database") list (eq .name "wait-for-database")) (list (toString $timeout))) }}
+  {{- else if eq .name "wait-for-database" }}
+  args: ["airflow", "db", "check"]
+  {{- else }}
+  args: ["airflow", "db", "check-migrations", "--migration-wait-timeout={{ $timeout }}"]
+  {{- end }}
   env:
     {{- include "airflow.env.common" (dict "context" $root) | nindent 4 }}
     {{- include "airflow.env.database" (dict "context" $root) | trim | nindent 4 }}
+    {{- include "airflow.env.migrationsWait" (dict "context" $root) | nindent 4 }}
   {{- include "airflow.envFrom" (dict "context" $root) | nindent 2 }}
   resources:
     {{- toYaml $root.Values.migrations.resources | nindent 4 }}
