@@ -213,7 +213,9 @@ def test_default_airflow_cfg(default_render):
     assert c["kubernetes_executor"]["pod_template_file"] == "/opt/airflow/pod_templates/pod_template_file.yaml"
     assert c["kubernetes_executor"]["namespace"] == "airflow"
     assert c["kubernetes_executor"]["delete_worker_pods"] == "True"
-    assert c["kubernetes_executor"]["worker_pods_creation_batch_size"] == "8"
+    assert c["kubernetes_executor"]["worker_pods_creation_batch_size"] == "32"
+    assert c["kubernetes_executor"]["async_pod_creation"] == "True"
+    assert c["scheduler"]["max_tis_per_query"] == "128"  # else the batch never fills (P6)
     assert c["scheduler"]["enable_health_check"] == "True"
     assert c["scheduler"]["scheduler_health_check_server_port"] == "8974"
     assert c["logging"]["remote_logging"] == "False"

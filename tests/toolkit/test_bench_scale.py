@@ -239,7 +239,7 @@ def test_dag_file_gives_one_dag_per_n_with_n_mapped_tasks(tmp_path):
 
 # ----------------------------------------------------------------------------------------------- variants
 def test_parse_variant():
-    assert parse_variant("batch-32") == DEFAULT_VARIANTS[2]
+    assert parse_variant("batch-32") == next(v for v in DEFAULT_VARIANTS if v.name == "batch-32")
     v = parse_variant("b64:kubernetesExecutor.workerPodsCreationBatchSize=64,config.core.parallelism=256")
     assert v.name == "b64"
     assert v.values == {"kubernetesExecutor": {"workerPodsCreationBatchSize": 64}, "config": {"core": {"parallelism": 256}}}
@@ -279,10 +279,11 @@ def test_rendered_release_puts_task_pods_on_fake_nodes(helm, variant):
     assert "max_active_tasks_per_dag = 4000" in cfg and "max_map_length = 4000" in cfg
     assert "default_pool_task_slot_count = 4000" in cfg  # 128 would stall every run at 128 pods
     got = levers(cfg)
-    want = {"chart-defaults": ("8", "False", "0", "64", "16", "1"),
+    want = {"chart-defaults": ("32", "True", "0", "64", "128", "1"),  # concurrency 0 = the batch size
+            "old-defaults": ("8", "False", "0", "64", "16", "1"),
             "batch-32": ("32", "False", "0", "64", "16", "1"),
             "async-32": ("32", "True", "32", "64", "16", "1"),
-            "parallelism-512": ("32", "True", "32", "512", "16", "1"),
+            "parallelism-512": ("32", "True", "32", "512", "128", "1"),
             "loop-128": ("32", "True", "32", "512", "128", "0.25")}[variant.name]
     assert tuple(got.values()) == want
 

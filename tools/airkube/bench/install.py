@@ -1,4 +1,5 @@
-"""P3: `helm upgrade --install --wait` of a fresh release to healthy (images present), then an unchanged upgrade."""
+"""P3: `helm upgrade --install --wait` of a fresh release to healthy (images present), the first smoke task green
+after it, then an unchanged upgrade."""
 
 from __future__ import annotations
 
@@ -12,6 +13,14 @@ from airkube.helm import Helm, Target
 from airkube.kube import wait_gone
 from airkube.values.inputs import ValuesInput
 
+# The first smoke task: smoke_executor's first task instance, its DAG file in the release from the start (a
+# ConfigMap mounted into the dags folder of the dag-processor and of the task pods), so that "helm install → first
+# green task" needs no DAG delivery step in between.
+FIRST_TASK_DAG = Path(__file__).resolve().parents[1] / "smoke" / "dags" / "smoke_executor.py"
+FIRST_TASK_DAG_ID = "smoke_executor"
+FIRST_TASK_ID = "start"
+FIRST_TASK_CONFIGMAP = "{release}-bench-p3-dag"
+
 
 @dataclass(frozen=True)
 class InstallTiming:
@@ -20,6 +29,67 @@ class InstallTiming:
     # per pod of the fresh install: seconds after the first pod's creation when its containers started / it was
     # Ready (the migration Job's pod: when it finished) — where the install time goes
     timeline: dict[str, dict[str, float]] = field(default_factory=dict)
+    # seconds after the start of `helm install`: the smoke DAG known to the API / its first task instance `success`
+    first_task: dict[str, float] = field(default_factory=dict)
+
+
+def first_task_values(values: dict[str, Any], release: str) -> dict[str, Any]:
+    """``values`` plus the ConfigMap holding the first-task DAG file, mounted (one file, subPath) into the dags
+    folder of the dag-processor and of the task pods; existing extra volumes are kept."""
+    import copy
+
+    out = copy.deepcopy(values)
+    name = FIRST_TASK_CONFIGMAP.format(release=release)
+    folder = str((out.get("dags") or {}).get("mountPath") or "/opt/airflow/dags").rstrip("/")
+    volume = {"name": "bench-p3-dag", "configMap": {"name": name}}
+    mount = {"name": "bench-p3-dag", "mountPath": f"{folder}/{FIRST_TASK_DAG.name}", "subPath": FIRST_TASK_DAG.name,
+             "readOnly": True}
+    for key in ("dagProcessor", "workers"):
+        block = out.setdefault(key, {})
+        block["extraVolumes"] = [*(block.get("extraVolumes") or []), volume]
+        block["extraVolumeMounts"] = [*(block.get("extraVolumeMounts") or []), mount]
+    out["extraObjects"] = [*(out.get("extraObjects") or []), {
+        "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name},
+        "data": {FIRST_TASK_DAG.name: FIRST_TASK_DAG.read_text()},
+    }]
+    return out
+
+
+def time_first_task(core: Any, target: Target, started: float, timeout: float = 600.0) -> dict[str, float]:
+    """After the install: wait for the smoke DAG in the API, unpause and trigger it, wait for its first task
+    instance's ``success``. Seconds after ``started`` (time.monotonic() at the start of `helm install`)."""
+    from airkube.errors import BenchError
+    from airkube.kube import poll_until
+    from airkube.smoke.api import AirflowClient
+    from airkube.smoke.discovery import admin_credentials, api_endpoint
+    from airkube.smoke.options import SmokeOptions
+    from airkube.smoke.runner import wait_parsed
+
+    opts = SmokeOptions(namespace=target.namespace, release=target.release,
+                        kubeconfig=str(target.kubeconfig) if target.kubeconfig else None,
+                        kube_context=target.kube_context)
+    out: dict[str, float] = {}
+    with api_endpoint(opts, core) as url:
+        api = AirflowClient(url, *admin_credentials(core, target.namespace, target.release))
+        api.login()
+        wait_parsed(api, [FIRST_TASK_DAG_ID], timeout)
+        out["dag_parsed_s"] = round(time.monotonic() - started, 1)
+        api.set_paused(FIRST_TASK_DAG_ID, False)
+        run_id = f"p3-{int(time.time() * 1000)}"
+        api.trigger(FIRST_TASK_DAG_ID, run_id)
+        out["triggered_s"] = round(time.monotonic() - started, 1)
+
+        def first_done() -> str | None:
+            for ti in api.task_instances(FIRST_TASK_DAG_ID, run_id):
+                if ti.get("task_id") == FIRST_TASK_ID and ti.get("state") in ("success", "failed", "upstream_failed"):
+                    return str(ti["state"])
+            return None
+
+        state = poll_until(first_done, timeout, f"{FIRST_TASK_DAG_ID}.{FIRST_TASK_ID} of run {run_id}", interval=0.2)
+        if state != "success":
+            raise BenchError(f"P3: {FIRST_TASK_DAG_ID}.{FIRST_TASK_ID} ended {state} in run {run_id}")
+        out["first_task_success_s"] = round(time.monotonic() - started, 1)
+    return out
 
 
 def install_timeline(core: Any, namespace: str) -> dict[str, dict[str, float]]:
@@ -50,9 +120,11 @@ def install_timeline(core: Any, namespace: str) -> dict[str, dict[str, float]]:
     return out
 
 
-async def _install_wait(helm: Helm, values: dict, timeout: str) -> float:
+async def _install_wait(helm: Helm, values: dict, timeout: str, clock: list[float] | None = None) -> float:
     chart = await helm.chart()  # dependencies built before the clock starts
     t0 = time.monotonic()
+    if clock is not None:
+        clock.append(t0)
     # pyhelm3 passes --wait --wait-for-jobs: every Deployment/StatefulSet ready and the migration Job complete
     await helm.client.install_or_upgrade_release(
         helm.target.release, chart, values, namespace=helm.target.namespace, create_namespace=True,
@@ -75,21 +147,26 @@ def delete_namespace(core: Any, namespace: str, timeout: float = 300.0) -> None:
 
 
 def time_install(core: Any, kubeconfig: Path | None, kube_context: str | None, values_files: list[Path],
-                 namespace: str = "airkube-bench", release: str = "bench", timeout: str = "10m") -> InstallTiming:
-    """Install into a namespace of its own (deleted before and after: a fresh database each time), upgrade it
-    unchanged, then remove it again."""
+                 namespace: str = "airkube-bench", release: str = "bench", timeout: str = "10m",
+                 first_task: bool = True) -> InstallTiming:
+    """Install into a namespace of its own (deleted before and after: a fresh database each time), run the first
+    smoke task (``first_task``), upgrade it unchanged, then remove it again."""
     target = Target(release=release, namespace=namespace, kubeconfig=kubeconfig, kube_context=kube_context,
                     timeout=timeout)
     helm = Helm(target)
     values = ValuesInput(files=tuple(values_files)).merged()
+    if first_task:
+        values = first_task_values(values, release)
     delete_namespace(core, namespace)
     try:
-        install_s = asyncio.run(_install_wait(helm, values, timeout))
+        started: list[float] = []
+        install_s = asyncio.run(_install_wait(helm, values, timeout, started))
         timeline = install_timeline(core, namespace)
+        first = time_first_task(core, target, started[0]) if first_task else {}
         upgrade_s = asyncio.run(_install_wait(helm, values, timeout))
     finally:
         try:
             asyncio.run(helm.uninstall(wait=True))
         finally:
             delete_namespace(core, namespace)
-    return InstallTiming(install_s, upgrade_s, timeline)
+    return InstallTiming(install_s, upgrade_s, timeline, first)

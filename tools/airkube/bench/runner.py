@@ -86,6 +86,9 @@ class BenchResult:
             out["p3_upgrade_unchanged_s"] = round(self.p3.upgrade_s, 2)
             if self.p3.timeline:
                 out["p3_install_timeline_s"] = self.p3.timeline
+            if self.p3.first_task:
+                out["p3_first_task_s"] = self.p3.first_task["first_task_success_s"]
+                out["p3_first_task_steps_s"] = self.p3.first_task
         if self.p4:
             out["p4_render_s"] = round(self.p4.seconds.median, 3)
             out["p4_render_objects"] = self.p4.objects
@@ -182,6 +185,8 @@ def run_bench(opts: BenchOptions, console: Console | None = None) -> BenchResult
         console.print("[bold]P3[/bold] helm upgrade --install --wait of a fresh release, then unchanged upgrade")
         result.p3 = time_install(core, Path(opts.kubeconfig) if opts.kubeconfig else None, opts.kube_context,
                                  list(opts.install_values))
-        console.print(f"[bold]P3[/bold] install {result.p3.install_s:.1f}s, unchanged upgrade {result.p3.upgrade_s:.1f}s")
+        console.print(f"[bold]P3[/bold] install {result.p3.install_s:.1f}s, first smoke task green "
+                      f"{result.p3.first_task.get('first_task_success_s', '-')}s after the install started, "
+                      f"unchanged upgrade {result.p3.upgrade_s:.1f}s")
     result.load["end"] = [round(x, 2) for x in os.getloadavg()]
     return result

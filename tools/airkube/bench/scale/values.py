@@ -97,20 +97,26 @@ def _merge2(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-# A ladder: each step keeps the previous one's settings and changes one lever (its summary says the whole
-# setting). Run in this order, the extremes first: a bench cut short still compares the defaults with all levers.
-_B32 = _ex(workerPodsCreationBatchSize=32)
+# A ladder from the chart's defaults before session 20 (batch 8, sequential creation, Airflow's max_tis_per_query
+# 16): each step keeps the previous one's settings and changes one lever (its summary says the whole setting).
+# Run in this order, the extremes first: a bench cut short still compares the defaults with all levers.
+_OLD = merge(_ex(workerPodsCreationBatchSize=8, asyncPodCreation=False), _cfg("scheduler", max_tis_per_query=16))
+_B32 = merge(_OLD, _ex(workerPodsCreationBatchSize=32))
 _ASYNC = merge(_B32, _ex(asyncPodCreation=True), _cfg("kubernetes_executor", pod_creation_max_concurrency=32))
-_PAR = merge(_ASYNC, _cfg("core", parallelism=512))
-_LOOP = merge(_PAR, _cfg("scheduler", max_tis_per_query=128, scheduler_idle_sleep_time=0.25))
+_TUNED = merge(_ASYNC, _cfg("scheduler", max_tis_per_query=128))  # = the chart's defaults since session 20
+_PAR = merge(_TUNED, _cfg("core", parallelism=512))
+_LOOP = merge(_PAR, _cfg("scheduler", scheduler_idle_sleep_time=0.25))
 DEFAULT_VARIANTS: tuple[Variant, ...] = (
-    Variant("chart-defaults", {}, "the chart's defaults: batch 8, sequential creation, parallelism 64, "
-            "Airflow's max_tis_per_query 16 and idle sleep 1 s"),
+    Variant("chart-defaults", {}, "the chart's defaults: batch 32, async creation (32 at once), max_tis_per_query "
+            "128, parallelism 64, Airflow's idle sleep 1 s"),
     Variant("loop-128", _LOOP, "batch 32, async creation (32 at once), parallelism 512, max_tis_per_query 128, "
             "scheduler_idle_sleep_time 0.25 s"),
-    Variant("batch-32", _B32, "batch 32; the rest as chart-defaults"),
-    Variant("async-32", _ASYNC, "batch 32, async_pod_creation with pod_creation_max_concurrency 32"),
-    Variant("parallelism-512", _PAR, "batch 32, async creation, [core] parallelism 512"),
+    Variant("old-defaults", _OLD, "the chart's defaults before session 20: batch 8, sequential creation, "
+            "Airflow's max_tis_per_query 16 (parallelism 64, idle sleep 1 s)"),
+    Variant("batch-32", _B32, "batch 32; the rest as old-defaults"),
+    Variant("async-32", _ASYNC, "batch 32, async_pod_creation with pod_creation_max_concurrency 32; "
+            "max_tis_per_query 16"),
+    Variant("parallelism-512", _PAR, "the chart's defaults with [core] parallelism 512"),
 )
 
 
