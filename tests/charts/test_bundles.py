@@ -128,8 +128,9 @@ def test_dag_bundles_manager_builds_the_rendered_bundles(rendered: Rendered, tmp
     assert ssh["key_file"] == "/opt/airflow/git-bundles/ssh-dags/ssh"
     assert ssh["known_hosts"] == "/opt/airflow/git-bundles/ssh-dags/known_hosts"
     assert ssh["strict"] == "yes" and "StrictHostKeyChecking=yes" in ssh["ssh"]
-    assert ssh["refresh_interval"] == 60  # [dag_processor] refresh_interval of the chart
-    assert baked == {"class": "LocalDagBundle", "refresh_interval": 60, "path": "/opt/airflow/dags"}
+    assert ssh["refresh_interval"] == 60  # a git bundle fetches once a minute unless refreshInterval is set
+    # a local folder is listed every 10 s: the chart's [dag_processor] refresh_interval (P3, first task)
+    assert baked == {"class": "LocalDagBundle", "refresh_interval": 10, "path": "/opt/airflow/dags"}
 
 
 def _git(repo: Path, *args: str) -> str:

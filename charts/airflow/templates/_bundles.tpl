@@ -79,7 +79,10 @@ Params:
 {{- $list = append $list (dict "name" $b.name "classpath" "airflow.providers.git.bundles.git.GitDagBundle" "kwargs" $kwargs) -}}
 {{- end -}}
 {{- /* $kwargs is the map already in $list: set after append still lands there */ -}}
-{{- if not (kindIs "invalid" $b.refreshInterval) }}{{ $_ := set $kwargs "refresh_interval" (int $b.refreshInterval) }}{{ end -}}
+{{- /* refreshInterval, else a git bundle fetches once a minute ([dag_processor] refresh_interval is the chart's 10 s,
+       made for listing a local folder) */ -}}
+{{- if not (kindIs "invalid" $b.refreshInterval) }}{{ $_ := set $kwargs "refresh_interval" (int $b.refreshInterval) }}
+{{- else if ne (include "airflow.bundle.kind" (dict "bundle" $b)) "local" }}{{ $_ := set $kwargs "refresh_interval" 60 }}{{ end -}}
 {{- end -}}
 {{- toJson $list -}}
 {{- end -}}

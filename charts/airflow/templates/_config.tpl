@@ -164,7 +164,9 @@ scheduler:
   # a replaced scheduler pod adopts (and cleans up) the task pods of its predecessor within a minute, not five
   orphaned_tasks_check_interval: "60"
 dag_processor:
-  refresh_interval: "60"
+  # how often the dag-processor lists the dags folder for new files (a new file waited up to a minute with 60 s; P3
+  # "install → first smoke task" in docs/benchmarks.md). Git bundles fetch once a minute unless their refreshInterval says otherwise.
+  refresh_interval: "10"
   # Airflow's True imports, in the long-running manager, every airflow module a DAG file imports (one
   # KubernetesPodOperator DAG: the kubernetes and kubernetes_asyncio clients, ~1,700 modules) to save each
   # parsing child that import: +73 MiB resident for good, against ~1.5 % of one core more for the parsing children that now import it themselves

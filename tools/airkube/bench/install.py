@@ -13,13 +13,12 @@ from airkube.helm import Helm, Target
 from airkube.kube import wait_gone
 from airkube.values.inputs import ValuesInput
 
-# The first smoke task: smoke_executor's first task instance, its DAG file in the release from the start (a
-# ConfigMap mounted into the dags folder of the dag-processor and of the task pods), so that "helm install → first
-# green task" needs no DAG delivery step in between.
+# The first smoke task: smoke_executor's first task instance. Its DAG file is pushed into the release's dags claim
+# once `--wait` returns, as `make deploy` does (`airkube dags push`): "helm install → first green task" includes
+# delivering the DAG.
 FIRST_TASK_DAG = Path(__file__).resolve().parents[1] / "smoke" / "dags" / "smoke_executor.py"
 FIRST_TASK_DAG_ID = "smoke_executor"
 FIRST_TASK_ID = "start"
-FIRST_TASK_CONFIGMAP = "{release}-bench-p3-dag"
 
 
 @dataclass(frozen=True)
@@ -33,31 +32,11 @@ class InstallTiming:
     first_task: dict[str, float] = field(default_factory=dict)
 
 
-def first_task_values(values: dict[str, Any], release: str) -> dict[str, Any]:
-    """``values`` plus the ConfigMap holding the first-task DAG file, mounted (one file, subPath) into the dags
-    folder of the dag-processor and of the task pods; existing extra volumes are kept."""
-    import copy
-
-    out = copy.deepcopy(values)
-    name = FIRST_TASK_CONFIGMAP.format(release=release)
-    folder = str((out.get("dags") or {}).get("mountPath") or "/opt/airflow/dags").rstrip("/")
-    volume = {"name": "bench-p3-dag", "configMap": {"name": name}}
-    mount = {"name": "bench-p3-dag", "mountPath": f"{folder}/{FIRST_TASK_DAG.name}", "subPath": FIRST_TASK_DAG.name,
-             "readOnly": True}
-    for key in ("dagProcessor", "workers"):
-        block = out.setdefault(key, {})
-        block["extraVolumes"] = [*(block.get("extraVolumes") or []), volume]
-        block["extraVolumeMounts"] = [*(block.get("extraVolumeMounts") or []), mount]
-    out["extraObjects"] = [*(out.get("extraObjects") or []), {
-        "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name},
-        "data": {FIRST_TASK_DAG.name: FIRST_TASK_DAG.read_text()},
-    }]
-    return out
-
-
 def time_first_task(core: Any, target: Target, started: float, timeout: float = 600.0) -> dict[str, float]:
-    """After the install: wait for the smoke DAG in the API, unpause and trigger it, wait for its first task
-    instance's ``success``. Seconds after ``started`` (time.monotonic() at the start of `helm install`)."""
+    """After the install: push the smoke DAG into the dags claim, wait for it in the API, unpause and trigger it,
+    wait for its first task instance's ``success``. Seconds after ``started`` (time.monotonic() at the start of
+    `helm install`)."""
+    from airkube.dags import push_dags
     from airkube.errors import BenchError
     from airkube.kube import poll_until
     from airkube.smoke.api import AirflowClient
@@ -69,6 +48,8 @@ def time_first_task(core: Any, target: Target, started: float, timeout: float = 
                         kubeconfig=str(target.kubeconfig) if target.kubeconfig else None,
                         kube_context=target.kube_context)
     out: dict[str, float] = {}
+    push_dags(FIRST_TASK_DAG, namespace=target.namespace, release=target.release, core=core)
+    out["dag_pushed_s"] = round(time.monotonic() - started, 1)
     with api_endpoint(opts, core) as url:
         api = AirflowClient(url, *admin_credentials(core, target.namespace, target.release))
         api.login()
@@ -150,13 +131,12 @@ def time_install(core: Any, kubeconfig: Path | None, kube_context: str | None, v
                  namespace: str = "airkube-bench", release: str = "bench", timeout: str = "10m",
                  first_task: bool = True) -> InstallTiming:
     """Install into a namespace of its own (deleted before and after: a fresh database each time), run the first
-    smoke task (``first_task``), upgrade it unchanged, then remove it again."""
+    smoke task (``first_task``: the values must keep DAGs on the chart's dags claim, as values/local.yaml does),
+    upgrade it unchanged, then remove it again."""
     target = Target(release=release, namespace=namespace, kubeconfig=kubeconfig, kube_context=kube_context,
                     timeout=timeout)
     helm = Helm(target)
     values = ValuesInput(files=tuple(values_files)).merged()
-    if first_task:
-        values = first_task_values(values, release)
     delete_namespace(core, namespace)
     try:
         started: list[float] = []

@@ -156,9 +156,8 @@ def write_markdown(result: BenchResult, path: Path, command: str, plots: list[Pa
         "- **P3** `helm upgrade --install --wait --wait-for-jobs` of a fresh release (values files given with `-f`, "
         "images present, new namespace so a fresh database), then the same command again unchanged. "
         "**P3 first task**: from the start of that install to the first task instance (`start`) of the smoke DAG "
-        "`smoke_executor` seen `success`; its DAG file is in the release from the start (a ConfigMap mounted into "
-        "the dags folder of the dag-processor and of the task pods), the bench waits for it in the API, unpauses "
-        "and triggers it right after `--wait` returns.",
+        "`smoke_executor` seen `success`: once `--wait` returns the bench pushes its DAG file into the dags claim "
+        "(as `make deploy` does), waits for it in the API, unpauses and triggers it.",
         "- **P4** `helm template` of charts/airflow with default values (median of 10).",
         "- **P5** working set of each component's containers from the kubelet stats summary, release idle.",
         "", "## Raw figures", "", "```json", json.dumps({k: v for k, v in figs.items() if k != "p2_completions_s"}, indent=2, sort_keys=True, ensure_ascii=False), "```", "",
