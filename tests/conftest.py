@@ -29,6 +29,28 @@ DEFAULT_RELEASE = "airflow"
 DEFAULT_NAMESPACE = "airflow"
 
 
+def load_chart_script(name: str, monkeypatch: Any, tmp_path: Path, db_url: str) -> Any:
+    """charts/airflow/files/<name> loaded as a module (the probes and init-container scripts), with an environment
+    of its own: no AIRFLOW* variables but AIRFLOW_CONFIG (a minimal airflow.cfg, kept as ``module.cfg_path``) and
+    the database URL. Its module name is the file name with ``_`` for ``-``."""
+    import importlib.util
+
+    for key in [k for k in list(os.environ) if k.startswith("AIRFLOW")]:
+        monkeypatch.delenv(key)
+    cfg = tmp_path / "airflow.cfg"
+    cfg.write_text("[core]\nexecutor = KubernetesExecutor\n")
+    monkeypatch.setenv("AIRFLOW_CONFIG", str(cfg))
+    monkeypatch.setenv("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", db_url)
+    spec = importlib.util.spec_from_file_location(name.removesuffix(".py").replace("-", "_"),
+                                                  AIRFLOW_CHART / "files" / name)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.cfg_path = cfg
+    return module
+
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--helm-bin", default="helm", help="helm binary (name on PATH/.venv/bin or path), e.g. helm3")
 

@@ -4,7 +4,6 @@ thresholds) and hand over to that CLI for every setting it does not reproduce.""
 from __future__ import annotations
 
 import datetime
-import importlib.util
 import sys
 import types
 from pathlib import Path
@@ -12,7 +11,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ (conftest helpers)
-from conftest import AIRFLOW_CHART  # noqa: E402
+from conftest import AIRFLOW_CHART, load_chart_script  # noqa: E402
 
 SCRIPT = AIRFLOW_CHART / "files" / "job-check.py"
 URL = "postgresql+psycopg2://airflow:p%40ss@db.ns.svc:5432/airflow?sslmode=require"
@@ -20,17 +19,7 @@ URL = "postgresql+psycopg2://airflow:p%40ss@db.ns.svc:5432/airflow?sslmode=requi
 
 @pytest.fixture()
 def job_check(monkeypatch, tmp_path):
-    for key in [k for k in list(__import__("os").environ) if k.startswith("AIRFLOW")]:
-        monkeypatch.delenv(key)
-    cfg = tmp_path / "airflow.cfg"
-    cfg.write_text("[core]\nexecutor = KubernetesExecutor\n")
-    monkeypatch.setenv("AIRFLOW_CONFIG", str(cfg))
-    monkeypatch.setenv("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", URL)
-    spec = importlib.util.spec_from_file_location("job_check", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.cfg_path = cfg
-    return module
+    return load_chart_script("job-check.py", monkeypatch, tmp_path, URL)
 
 
 class FakePsycopg2(types.ModuleType):

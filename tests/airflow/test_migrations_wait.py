@@ -4,7 +4,6 @@ CLI for every setting it does not reproduce. (Live: every e2e install runs it; d
 from __future__ import annotations
 
 import functools
-import importlib.util
 import json
 import socket
 import subprocess
@@ -14,9 +13,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ (conftest helpers)
-from conftest import AIRFLOW_CHART  # noqa: E402
+from conftest import load_chart_script  # noqa: E402
 
-SCRIPT = AIRFLOW_CHART / "files" / "migrations-wait.py"
 URL = "postgresql+psycopg2://airflow:p%40ss@db.ns.svc:5432/airflow?sslmode=require"
 
 
@@ -38,17 +36,7 @@ def airflow_says() -> dict:
 
 @pytest.fixture()
 def mw(monkeypatch, tmp_path):
-    for key in [k for k in list(__import__("os").environ) if k.startswith("AIRFLOW")]:
-        monkeypatch.delenv(key)
-    cfg = tmp_path / "airflow.cfg"
-    cfg.write_text("[core]\nexecutor = KubernetesExecutor\n")
-    monkeypatch.setenv("AIRFLOW_CONFIG", str(cfg))
-    monkeypatch.setenv("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", URL)
-    spec = importlib.util.spec_from_file_location("migrations_wait", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.cfg_path = cfg
-    return module
+    return load_chart_script("migrations-wait.py", monkeypatch, tmp_path, URL)
 
 
 def test_heads_are_alembics_heads(mw):
