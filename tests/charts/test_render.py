@@ -756,3 +756,18 @@ def test_migration_check_left_to_the_init_container(default_render, helm):
         rendered = helm.template(values=values)
         for component in ("api-server", "scheduler", "dag-processor", "triggerer"):
             assert "AIRFLOW__DATABASE__CHECK_MIGRATIONS" not in env_of(main_container(rendered, component)), values
+
+
+def test_gc_freeze_hook_only_where_it_forks(default_render, helm):
+    # scheduler and triggerer: files/sitecustomize.py from the config ConfigMap (P5: children keep sharing pages)
+    hook = (AIRFLOW_CHART / "files" / "sitecustomize.py").read_text()
+    assert default_render.get("ConfigMap", "airflow-config")["data"]["sitecustomize.py"].rstrip("\n") == hook.rstrip("\n")
+    for component in ("scheduler", "triggerer"):
+        assert env_of(main_container(default_render, component))["PYTHONPATH"]["value"] == "/opt/airflow/config"
+    for component in ("api-server", "dag-processor"):
+        assert "PYTHONPATH" not in env_of(main_container(default_render, component))
+    off = helm.template(values={"scheduler": {"gcFreezeBeforeFork": False}, "triggerer": {"gcFreezeBeforeFork": False}})
+    assert "sitecustomize.py" not in off.get("ConfigMap", "airflow-config")["data"]
+    assert "PYTHONPATH" not in env_of(main_container(off, "scheduler"))
+    mine = helm.template(values={"scheduler": {"extraEnv": [{"name": "PYTHONPATH", "value": "/x"}]}})
+    assert env_of(main_container(mine, "scheduler"))["PYTHONPATH"]["value"] == "/x"  # the user's comes last, wins

@@ -202,9 +202,9 @@ SCHEMA_PROPS = {
         "targetCPUUtilizationPercentage": {"type": "integer", "minimum": 1, "maximum": 1000}}), "service": obj({
         "type": {"type": "string", "enum": ["ClusterIP", "NodePort", "LoadBalancer"]},
         "port": PORT, "annotations": STRMAP})}),
-    "scheduler": component(),
+    "scheduler": component({"gcFreezeBeforeFork": B}),
     "dagProcessor": component({"healthCheck": JOB_CHECK}),
-    "triggerer": component({"healthCheck": JOB_CHECK, "serveLogs": B}),
+    "triggerer": component({"healthCheck": JOB_CHECK, "serveLogs": B, "gcFreezeBeforeFork": B}),
     "workers": obj({
         "resources": RESOURCES, "securityContexts": security_contexts(), "serviceAccount": service_account(),
         "extraEnv": ENVLIST, "extraVolumes": VOLLIST, "extraVolumeMounts": MOUNTLIST, "nodeSelector": STRMAP,

@@ -101,6 +101,11 @@ Params:
 {{ include "airflow.env.secrets" (dict "context" $root) }}
 - name: CONNECTION_CHECK_MAX_COUNT
   value: "0"
+{{- if .values.gcFreezeBeforeFork }}
+{{- /* files/sitecustomize.py (config ConfigMap): gc.freeze() before each fork (scheduler, triggerer) */}}
+- name: PYTHONPATH
+  value: {{ include "airflow.paths.configDir" (dict) }}
+{{- end }}
 {{- include "airflow.env.migrationCheck" (dict "component" .component "context" $root) }}
 {{- with .values.extraEnv }}
 {{ toYaml . }}
