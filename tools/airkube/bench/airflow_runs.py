@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -58,6 +59,22 @@ def _ts(value: str | None) -> float:
     if not value:
         raise ValueError("task instance is missing a timestamp")
     return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
+@contextlib.contextmanager
+def airflow_api(core: Any, namespace: str, release: str, kubeconfig: str | None, kube_context: str | None,
+                timeout: float = 30.0) -> Iterator[AirflowClient]:
+    """A logged-in REST client of the release's api-server (through a port-forward unless the smoke options say
+    otherwise), with the admin credentials of the chart's auth Secret."""
+    from airkube.smoke.discovery import admin_credentials, api_endpoint
+    from airkube.smoke.options import SmokeOptions
+
+    opts = SmokeOptions(namespace=namespace, release=release, kubeconfig=kubeconfig, kube_context=kube_context)
+    with api_endpoint(opts, core) as url:
+        user, password = admin_credentials(core, namespace, release)
+        api = AirflowClient(url, user, password, timeout=timeout)
+        api.login()
+        yield api
 
 
 def time_dag_run(api: AirflowClient, core: Any, namespace: str, dag_id: str, timeout: float = 900.0,

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from airkube.bench.airflow_runs import STARTUP_FIELDS, DagTiming, startup_parse_ms, time_dag_run
+from airkube.bench.airflow_runs import STARTUP_FIELDS, DagTiming, airflow_api, startup_parse_ms, time_dag_run
 from airkube.bench.bare import run_bare_pods
 from airkube.bench.install import delete_namespace
 from airkube.bench.runner import BENCH_DAGS_DIR, REPO_ROOT
@@ -117,10 +117,7 @@ def _one_mode(opts: DeliveryBenchOptions, clients: Any, mode: str, namespace: st
     from airkube.dags import push_dags, release_airflow_image
     from airkube.helm import Helm, Target
     from airkube.kube import ensure_namespace
-    from airkube.smoke.api import AirflowClient
-    from airkube.smoke.discovery import admin_credentials, api_endpoint
     from airkube.smoke.gitserver import ensure_git_server, push_to_git_server
-    from airkube.smoke.options import SmokeOptions
     from airkube.smoke.runner import wait_parsed
     from airkube.values.inputs import ValuesInput
     from airkube.values.schema import coalesce
@@ -150,12 +147,7 @@ def _one_mode(opts: DeliveryBenchOptions, clients: Any, mode: str, namespace: st
         if mode == "pvc":
             push_dags(BENCH_DAGS_DIR, namespace=namespace, release=opts.release, core=core)
         image = release_airflow_image(core, namespace, opts.release) or ""
-        smoke_opts = SmokeOptions(namespace=namespace, release=opts.release, kubeconfig=opts.kubeconfig,
-                                  kube_context=opts.kube_context)
-        with api_endpoint(smoke_opts, core) as url:
-            user, password = admin_credentials(core, namespace, opts.release)
-            api = AirflowClient(url, user, password)
-            api.login()
+        with airflow_api(core, namespace, opts.release, opts.kubeconfig, opts.kube_context) as api:
             wait_parsed(api, ["bench_p1"], 600.0, lambda msg: say(f"[{mode}] {msg}"))
             api.set_paused("bench_p1", False)
             time_dag_run(api, core, namespace, "bench_p1")  # warm-up: page cache, bytecode, the first clone

@@ -36,23 +36,17 @@ def time_first_task(core: Any, target: Target, started: float, timeout: float = 
     """After the install: push the smoke DAG into the dags claim, wait for it in the API, unpause and trigger it,
     wait for its first task instance's ``success``. Seconds after ``started`` (time.monotonic() at the start of
     `helm install`)."""
+    from airkube.bench.airflow_runs import airflow_api
     from airkube.dags import push_dags
     from airkube.errors import BenchError
     from airkube.kube import poll_until
-    from airkube.smoke.api import AirflowClient
-    from airkube.smoke.discovery import admin_credentials, api_endpoint
-    from airkube.smoke.options import SmokeOptions
     from airkube.smoke.runner import wait_parsed
 
-    opts = SmokeOptions(namespace=target.namespace, release=target.release,
-                        kubeconfig=str(target.kubeconfig) if target.kubeconfig else None,
-                        kube_context=target.kube_context)
     out: dict[str, float] = {}
     push_dags(FIRST_TASK_DAG, namespace=target.namespace, release=target.release, core=core)
     out["dag_pushed_s"] = round(time.monotonic() - started, 1)
-    with api_endpoint(opts, core) as url:
-        api = AirflowClient(url, *admin_credentials(core, target.namespace, target.release))
-        api.login()
+    with airflow_api(core, target.namespace, target.release, str(target.kubeconfig) if target.kubeconfig else None,
+                     target.kube_context) as api:
         wait_parsed(api, [FIRST_TASK_DAG_ID], timeout)
         out["dag_parsed_s"] = round(time.monotonic() - started, 1)
         api.set_paused(FIRST_TASK_DAG_ID, False)

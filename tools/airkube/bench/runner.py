@@ -10,7 +10,7 @@ from typing import Any
 
 from rich.console import Console
 
-from airkube.bench.airflow_runs import DagTiming, time_dag_run
+from airkube.bench.airflow_runs import DagTiming, airflow_api, time_dag_run
 from airkube.bench.bare import BareRun, run_bare_pods
 from airkube.bench.footprint import working_sets
 from airkube.bench.install import InstallTiming, time_install
@@ -127,9 +127,6 @@ def release_config(core: Any, namespace: str, release: str) -> dict[str, str]:
 
 def run_bench(opts: BenchOptions, console: Console | None = None) -> BenchResult:
     from airkube.dags import push_dags, release_airflow_image
-    from airkube.smoke.api import AirflowClient
-    from airkube.smoke.discovery import admin_credentials, api_endpoint
-    from airkube.smoke.options import SmokeOptions
     from airkube.smoke.runner import wait_parsed
 
     console = console or Console(stderr=True)
@@ -152,12 +149,7 @@ def run_bench(opts: BenchOptions, console: Console | None = None) -> BenchResult
 
     if opts.deliver:
         push_dags(BENCH_DAGS_DIR, namespace=opts.namespace, release=opts.release, core=core)
-    smoke_opts = SmokeOptions(namespace=opts.namespace, release=opts.release, kubeconfig=opts.kubeconfig,
-                              kube_context=opts.kube_context)
-    with api_endpoint(smoke_opts, core) as url:
-        user, password = admin_credentials(core, opts.namespace, opts.release)
-        api = AirflowClient(url, user, password)
-        api.login()
+    with airflow_api(core, opts.namespace, opts.release, opts.kubeconfig, opts.kube_context) as api:
         wait_parsed(api, ["bench_p1", "bench_fanout"], 420.0,
                     lambda msg: console.print(f"  {msg}", highlight=False))
         for dag_id in ("bench_p1", "bench_fanout"):

@@ -321,16 +321,10 @@ def _airflow_cfg(clients: Clients, opts: ScaleOptions) -> str:
 
 @contextmanager
 def _airflow_api(clients: Clients, opts: ScaleOptions) -> Iterator[Any]:
-    from airkube.smoke.api import AirflowClient
-    from airkube.smoke.discovery import admin_credentials, api_endpoint
-    from airkube.smoke.options import SmokeOptions
+    from airkube.bench.airflow_runs import airflow_api
 
-    smoke_opts = SmokeOptions(namespace=opts.namespace, release=opts.release, kubeconfig=opts.kubeconfig,
-                              kube_context=opts.kube_context)
-    with api_endpoint(smoke_opts, clients.core) as url:
-        user, password = admin_credentials(clients.core, opts.namespace, opts.release)
-        api = AirflowClient(url, user, password, timeout=60)
-        api.login()
+    with airflow_api(clients.core, opts.namespace, opts.release, opts.kubeconfig, opts.kube_context,
+                     timeout=60) as api:
         yield api
 
 
