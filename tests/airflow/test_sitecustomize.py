@@ -27,8 +27,11 @@ print("after-fork", gc.get_freeze_count())
 """
 
 
-def run(pythonpath: list[Path]) -> dict[str, str]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(str(p) for p in pythonpath)}
+def run(pythonpath: list[Path], freeze: bool = True) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRKUBE_")}
+    env["PYTHONPATH"] = os.pathsep.join(str(p) for p in pythonpath)
+    if freeze:
+        env["AIRKUBE_GC_FREEZE_BEFORE_FORK"] = "1"  # set by the chart with scheduler/triggerer.gcFreezeBeforeFork
     done = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, timeout=60,
                           check=True)
     return dict(line.split(" ", 1) for line in done.stdout.splitlines() if " " in line)
@@ -58,4 +61,14 @@ def test_the_shadowed_sitecustomize_still_runs(tmp_path):
 
 def test_without_the_hook_nothing_is_frozen(tmp_path):
     got = run([tmp_path])
+    assert got["child-saw-frozen"] == "False" and got["after-fork"] == "0"
+
+
+def test_the_hook_without_its_variable_freezes_nothing(tmp_path):
+    """The scheduler gets the hook for skipRepeatedPodDeletes alone when gcFreezeBeforeFork is false."""
+    ours = tmp_path / "config"
+    ours.mkdir()
+    shutil.copy(HOOK, ours / "sitecustomize.py")
+    got = run([ours], freeze=False)
+    assert got["hook"] == str(ours / "sitecustomize.py")
     assert got["child-saw-frozen"] == "False" and got["after-fork"] == "0"

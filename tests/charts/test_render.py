@@ -766,8 +766,29 @@ def test_gc_freeze_hook_only_where_it_forks(default_render, helm):
         assert env_of(main_container(default_render, component))["PYTHONPATH"]["value"] == "/opt/airflow/config"
     for component in ("api-server", "dag-processor"):
         assert "PYTHONPATH" not in env_of(main_container(default_render, component))
-    off = helm.template(values={"scheduler": {"gcFreezeBeforeFork": False}, "triggerer": {"gcFreezeBeforeFork": False}})
+    for component in ("scheduler", "triggerer"):
+        assert env_of(main_container(default_render, component))["AIRKUBE_GC_FREEZE_BEFORE_FORK"]["value"] == "1"
+    off = helm.template(values={"scheduler": {"gcFreezeBeforeFork": False}, "triggerer": {"gcFreezeBeforeFork": False},
+                                "kubernetesExecutor": {"skipRepeatedPodDeletes": False}})
     assert "sitecustomize.py" not in off.get("ConfigMap", "airflow-config")["data"]
     assert "PYTHONPATH" not in env_of(main_container(off, "scheduler"))
     mine = helm.template(values={"scheduler": {"extraEnv": [{"name": "PYTHONPATH", "value": "/x"}]}})
     assert env_of(main_container(mine, "scheduler"))["PYTHONPATH"]["value"] == "/x"  # the user's comes last, wins
+
+
+def test_repeated_pod_deletes_hook_in_the_scheduler_only(default_render, helm):
+    # P6: files/airkube_pod_deletes.py beside sitecustomize.py, switched on in the scheduler by its variable
+    data = default_render.get("ConfigMap", "airflow-config")["data"]
+    hook = (AIRFLOW_CHART / "files" / "airkube_pod_deletes.py").read_text()
+    assert data["airkube_pod_deletes.py"].rstrip("\n") == hook.rstrip("\n")
+    assert env_of(main_container(default_render, "scheduler"))["AIRKUBE_SKIP_REPEATED_POD_DELETES"]["value"] == "1"
+    for component in ("api-server", "dag-processor", "triggerer"):
+        assert "AIRKUBE_SKIP_REPEATED_POD_DELETES" not in env_of(main_container(default_render, component))
+    # alone, without the GC freeze: the hook is still on the scheduler's path, the freeze is not asked for
+    alone = helm.template(values={"scheduler": {"gcFreezeBeforeFork": False}, "triggerer": {"gcFreezeBeforeFork": False}})
+    env = env_of(main_container(alone, "scheduler"))
+    assert env["PYTHONPATH"]["value"] == "/opt/airflow/config" and "AIRKUBE_GC_FREEZE_BEFORE_FORK" not in env
+    assert {"sitecustomize.py", "airkube_pod_deletes.py"} <= set(alone.get("ConfigMap", "airflow-config")["data"])
+    off = helm.template(values={"kubernetesExecutor": {"skipRepeatedPodDeletes": False}})
+    assert "airkube_pod_deletes.py" not in off.get("ConfigMap", "airflow-config")["data"]
+    assert "AIRKUBE_SKIP_REPEATED_POD_DELETES" not in env_of(main_container(off, "scheduler"))

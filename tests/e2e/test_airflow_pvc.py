@@ -5,8 +5,10 @@ Tests run in file order against one release (installing Airflow costs minutes on
 
 from __future__ import annotations
 
+import re
 import subprocess
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +70,19 @@ def test_smoke_dags_pass(release: Release) -> None:
     _assert_smoke_ok(result)
     by_id = {d.dag_id: d for d in result.dags}
     assert {"smoke_kpo_seed", "smoke_executor", "smoke_logs"} <= set(by_id), by_id.keys()
+
+
+def test_each_task_pod_is_deleted_once(release: Release, core: client.CoreV1Api) -> None:
+    """`kubernetesExecutor.skipRepeatedPodDeletes` (default): the watcher reports each finished pod several times
+    (Succeeded, its deletion mark, DELETED) and the scheduler still sends one DELETE per pod."""
+    logs = _logs_of(core, "scheduler")
+    deletes = Counter(re.findall(r"Deleting pod (\S+) in namespace", logs))
+    reports = Counter(re.findall(r"Changing state of KubernetesResults\(.*?pod_name='([^']+)'", logs))
+    print(f"\n{len(deletes)} task pods deleted; DELETEs per pod {sorted(set(deletes.values()))}; "
+          f"results per pod {sorted(set(reports.values()))}")
+    assert len(deletes) >= 3, logs[-3000:]
+    assert set(deletes.values()) == {1}, deletes
+    assert max(reports.values()) > 1, reports  # the repeats happened and were skipped
 
 
 def test_helm_test_passes(release: Release, kubeconfig: Path) -> None:

@@ -101,10 +101,21 @@ Params:
 {{ include "airflow.env.secrets" (dict "context" $root) }}
 - name: CONNECTION_CHECK_MAX_COUNT
   value: "0"
-{{- if .values.gcFreezeBeforeFork }}
-{{- /* files/sitecustomize.py (config ConfigMap): gc.freeze() before each fork (scheduler, triggerer) */}}
+{{- /* files/sitecustomize.py (config ConfigMap) on the PYTHONPATH: gc.freeze() before each fork (scheduler,
+triggerer) and the KubernetesExecutor's pod deletes once per pod (scheduler) */}}
+{{- $freeze := .values.gcFreezeBeforeFork }}
+{{- $once := and (eq (.component | default "") "scheduler") $root.Values.kubernetesExecutor.skipRepeatedPodDeletes }}
+{{- if or $freeze $once }}
 - name: PYTHONPATH
   value: {{ include "airflow.paths.configDir" (dict) }}
+{{- end }}
+{{- if $freeze }}
+- name: AIRKUBE_GC_FREEZE_BEFORE_FORK
+  value: "1"
+{{- end }}
+{{- if $once }}
+- name: AIRKUBE_SKIP_REPEATED_POD_DELETES
+  value: "1"
 {{- end }}
 {{- include "airflow.env.migrationCheck" (dict "component" .component "context" $root) }}
 {{- with .values.extraEnv }}
