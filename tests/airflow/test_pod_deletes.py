@@ -1,7 +1,8 @@
-"""charts/airflow/files/airkube_pod_deletes.py (`kubernetesExecutor.skipRepeatedPodDeletes`), loaded the way the
-scheduler loads it: a real Python started with the chart's sitecustomize.py on its PYTHONPATH imports the real
-cncf.kubernetes provider, whose `delete_pod` / `patch_pod_executor_done` bodies then run against a recording API
-client. (Live: tests/e2e/test_airflow_pvc.py counts the scheduler's DELETEs per task pod; docs/benchmarks.md P6.)"""
+"""charts/airflow/files/airkube_pod_deletes.py (`kubernetesExecutor.skipRepeatedPodDeletes`, `asyncPodDeletion`),
+loaded the way the scheduler loads it: a real Python started with the chart's sitecustomize.py on its PYTHONPATH
+imports the real cncf.kubernetes provider, whose `delete_pod` / `patch_pod_executor_done` bodies then run against a
+recording API client. (Live: tests/e2e/test_airflow_pvc.py counts the scheduler's DELETEs per task pod;
+docs/benchmarks.md P6.)"""
 from __future__ import annotations
 
 import json
@@ -18,11 +19,11 @@ from conftest import AIRFLOW_CHART  # noqa: E402
 FILES = AIRFLOW_CHART / "files"
 
 PROBE = r"""
-import json, sys, types
+import json, sys, threading, time, types
 from kubernetes.client.rest import ApiException
 from airflow.providers.cncf.kubernetes.executors import kubernetes_executor_utils as utils
 
-calls = []
+calls, threads = [], set()
 
 
 class Api:  # answers like the API server: 404 for a pod deleted before, a 500 when told to
@@ -31,6 +32,7 @@ class Api:  # answers like the API server: 404 for a pod deleted before, a 500 w
 
     def delete_namespaced_pod(self, name, namespace, body=None, **kw):
         calls.append(["delete", namespace, name])
+        threads.add(threading.current_thread().name.split("_")[0])
         if self.fail:
             self.fail -= 1
             raise ApiException(status=500)
@@ -62,20 +64,24 @@ sched.delete_pod(pod_name="p2", namespace="ns")  # the provider re-queues the re
 sched.delete_pod(pod_name="p2", namespace="ns")
 for _ in range(3):
     sched.patch_pod_executor_done(pod_name="p3", namespace="ns")
-out["calls"] = calls
+deadline, seen = time.monotonic() + 20, -1
+while time.monotonic() < deadline and seen != len(calls):  # background calls: wait until none came for 2.5 s
+    seen = len(calls)
+    time.sleep(2.5)
+out["calls"], out["threads"] = sorted(calls), sorted(threads)
 print("RESULT " + json.dumps(out))
 """
 
 
-def run_probe(tmp_path: Path, enabled: bool) -> dict:
+def run_probe(tmp_path: Path, mode: str) -> dict:
     config = tmp_path / "config"
     config.mkdir(exist_ok=True)
     for name in ("sitecustomize.py", "airkube_pod_deletes.py"):
         shutil.copy(FILES / name, config / name)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "AIRKUBE"))}
     env.update(PYTHONPATH=str(config), AIRFLOW_HOME=str(tmp_path / "home"))
-    if enabled:
-        env["AIRKUBE_SKIP_REPEATED_POD_DELETES"] = "1"
+    if mode:
+        env["AIRKUBE_POD_DELETES"] = mode  # as the chart sets it in the scheduler
     done = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, timeout=300,
                           check=False)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -84,20 +90,35 @@ def run_probe(tmp_path: Path, enabled: bool) -> dict:
 
 
 def test_each_pod_is_deleted_once_and_a_failed_call_is_retried(tmp_path):
-    got = run_probe(tmp_path, enabled=True)
+    got = run_probe(tmp_path, "once")
     assert got["wrapped"] == [True, True]
-    assert got["raised"] == 500
-    assert got["calls"] == [
+    assert got["raised"] == 500  # in the loop's thread: the provider re-queues the result
+    assert got["calls"] == sorted([
         ["delete", "ns", "p1"],
         ["delete", "other-ns", "p1"],  # same name, another namespace: another pod
         ["delete", "ns", "p2"],  # answered 500: not remembered
         ["delete", "ns", "p2"],
         ["patch", "ns", "p3"],
-    ]
+    ])
+    assert got["threads"] == ["MainThread"]
+
+
+def test_in_the_background_each_pod_is_deleted_once_off_the_loop(tmp_path):
+    got = run_probe(tmp_path, "background")
+    assert got["wrapped"] == [True, True]
+    assert "raised" not in got  # the 500 is retried in the background, 1 s later
+    assert got["calls"] == sorted([
+        ["delete", "ns", "p1"],
+        ["delete", "other-ns", "p1"],
+        ["delete", "ns", "p2"],
+        ["delete", "ns", "p2"],
+        ["patch", "ns", "p3"],
+    ])
+    assert got["threads"] == ["airkube-pod-calls"]
 
 
 def test_without_the_setting_the_provider_calls_the_api_per_event(tmp_path):
-    got = run_probe(tmp_path, enabled=False)
+    got = run_probe(tmp_path, "")
     assert got["wrapped"] == [False, False]
     assert got["calls"].count(["delete", "ns", "p1"]) == 3
     assert got["calls"].count(["delete", "ns", "p2"]) == 3
@@ -149,3 +170,29 @@ def test_memory_is_bounded(monkeypatch):
     for name in ("a", "b", "a", "c", "a"):  # "a" forgotten once "c" made three
         s.delete_pod(name, "ns")
     assert seen == ["a", "b", "c", "a"]
+
+
+def test_a_background_call_that_keeps_failing_is_forgotten(monkeypatch, caplog):
+    mod = _load_module()
+    monkeypatch.setattr(mod, "ATTEMPTS", 2)
+    monkeypatch.setattr(mod.time, "sleep", lambda s: None)
+    tries: list[str] = []
+
+    class Sched:
+        def delete_pod(self, pod_name, namespace):
+            tries.append(pod_name)
+            raise RuntimeError("API server down")
+
+        def patch_pod_executor_done(self, *, pod_name, namespace):
+            return None
+
+    pool = mod.Background(workers=1)
+    wrapped = mod.once_per_pod(Sched.delete_pod, pool)
+    wrapped(Sched(), "a", "ns")
+    pool._pool.shutdown(wait=True)
+    assert tries == ["a", "a"]
+    assert "delete_pod ns/a failed 2 times, last: API server down" in caplog.text
+    pool._pool = None
+    wrapped(Sched(), "a", "ns")  # forgotten: the pod's next watch event tries again
+    pool._pool.shutdown(wait=True)
+    assert tries == ["a", "a", "a", "a"]

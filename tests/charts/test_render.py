@@ -769,7 +769,7 @@ def test_gc_freeze_hook_only_where_it_forks(default_render, helm):
     for component in ("scheduler", "triggerer"):
         assert env_of(main_container(default_render, component))["AIRKUBE_GC_FREEZE_BEFORE_FORK"]["value"] == "1"
     off = helm.template(values={"scheduler": {"gcFreezeBeforeFork": False}, "triggerer": {"gcFreezeBeforeFork": False},
-                                "kubernetesExecutor": {"skipRepeatedPodDeletes": False}})
+                                "kubernetesExecutor": {"skipRepeatedPodDeletes": False, "asyncPodDeletion": False}})
     assert "sitecustomize.py" not in off.get("ConfigMap", "airflow-config")["data"]
     assert "PYTHONPATH" not in env_of(main_container(off, "scheduler"))
     mine = helm.template(values={"scheduler": {"extraEnv": [{"name": "PYTHONPATH", "value": "/x"}]}})
@@ -781,14 +781,16 @@ def test_repeated_pod_deletes_hook_in_the_scheduler_only(default_render, helm):
     data = default_render.get("ConfigMap", "airflow-config")["data"]
     hook = (AIRFLOW_CHART / "files" / "airkube_pod_deletes.py").read_text()
     assert data["airkube_pod_deletes.py"].rstrip("\n") == hook.rstrip("\n")
-    assert env_of(main_container(default_render, "scheduler"))["AIRKUBE_SKIP_REPEATED_POD_DELETES"]["value"] == "1"
+    assert env_of(main_container(default_render, "scheduler"))["AIRKUBE_POD_DELETES"]["value"] == "background"
     for component in ("api-server", "dag-processor", "triggerer"):
-        assert "AIRKUBE_SKIP_REPEATED_POD_DELETES" not in env_of(main_container(default_render, component))
+        assert "AIRKUBE_POD_DELETES" not in env_of(main_container(default_render, component))
+    once = helm.template(values={"kubernetesExecutor": {"asyncPodDeletion": False}})
+    assert env_of(main_container(once, "scheduler"))["AIRKUBE_POD_DELETES"]["value"] == "once"
     # alone, without the GC freeze: the hook is still on the scheduler's path, the freeze is not asked for
     alone = helm.template(values={"scheduler": {"gcFreezeBeforeFork": False}, "triggerer": {"gcFreezeBeforeFork": False}})
     env = env_of(main_container(alone, "scheduler"))
     assert env["PYTHONPATH"]["value"] == "/opt/airflow/config" and "AIRKUBE_GC_FREEZE_BEFORE_FORK" not in env
     assert {"sitecustomize.py", "airkube_pod_deletes.py"} <= set(alone.get("ConfigMap", "airflow-config")["data"])
-    off = helm.template(values={"kubernetesExecutor": {"skipRepeatedPodDeletes": False}})
+    off = helm.template(values={"kubernetesExecutor": {"skipRepeatedPodDeletes": False, "asyncPodDeletion": False}})
     assert "airkube_pod_deletes.py" not in off.get("ConfigMap", "airflow-config")["data"]
-    assert "AIRKUBE_SKIP_REPEATED_POD_DELETES" not in env_of(main_container(off, "scheduler"))
+    assert "AIRKUBE_POD_DELETES" not in env_of(main_container(off, "scheduler"))

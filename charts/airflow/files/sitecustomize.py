@@ -9,8 +9,9 @@ PYTHONPATH the chart points at this folder. Each job is switched on by an enviro
   instead of copying them: measured live, the idle scheduler and triggerer grew by 80 and 58 MiB about 5 minutes
   after start without this and not at all with it (docs/benchmarks.md, P5). These two components fork a handful of
   times at start only, so what the parent freezes stays small and bounded.
-- `AIRKUBE_SKIP_REPEATED_POD_DELETES=1` (`kubernetesExecutor.skipRepeatedPodDeletes`, scheduler only): the
-  executor deletes each finished task pod once instead of once per watch event (airkube_pod_deletes.py, beside this).
+- `AIRKUBE_POD_DELETES=once` or `=background` (scheduler only; `kubernetesExecutor.skipRepeatedPodDeletes`,
+  `kubernetesExecutor.asyncPodDeletion`): the executor deletes each finished task pod once instead of once per watch
+  event, and with `background` off the scheduler loop (airkube_pod_deletes.py, beside this file).
 
 The image's own sitecustomize (Debian's apport hook, or one of a custom image), which this file shadows, still runs.
 """
@@ -24,14 +25,14 @@ import sys
 if os.environ.get("AIRKUBE_GC_FREEZE_BEFORE_FORK") == "1":
     os.register_at_fork(before=gc.freeze)
 
-if os.environ.get("AIRKUBE_SKIP_REPEATED_POD_DELETES") == "1":
+_POD_DELETES = os.environ.get("AIRKUBE_POD_DELETES", "")
+if _POD_DELETES in ("once", "background"):
     try:
         import airkube_pod_deletes
     except ImportError as exc:  # a ConfigMap without the file: start anyway, say why
         print(f"airkube sitecustomize: repeated pod deletes not skipped: {exc}", file=sys.stderr)
     else:
-        airkube_pod_deletes.install()
-
+        airkube_pod_deletes.install(background=_POD_DELETES == "background")
 
 def _run_the_shadowed_sitecustomize() -> None:
     here = os.path.dirname(os.path.abspath(__file__))

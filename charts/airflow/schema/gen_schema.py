@@ -214,7 +214,7 @@ SCHEMA_PROPS = {
     "kubernetesExecutor": obj({
         "namespace": {"type": "string", "pattern": r"^$|^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "maxLength": 63},
         "deleteWorkerPods": B, "deleteWorkerPodsOnFailure": B, "workerPodsCreationBatchSize": INT1,
-        "asyncPodCreation": B, "skipRepeatedPodDeletes": B, "multiNamespaceMode": B,
+        "asyncPodCreation": B, "skipRepeatedPodDeletes": B, "asyncPodDeletion": B, "multiNamespaceMode": B,
         "multiNamespaces": {"type": "array", "items": {"type": "string", "pattern": r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"}},
     }),
     "kubernetesPodOperator": obj({

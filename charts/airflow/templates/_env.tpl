@@ -104,8 +104,12 @@ Params:
 {{- /* files/sitecustomize.py (config ConfigMap) on the PYTHONPATH: gc.freeze() before each fork (scheduler,
 triggerer) and the KubernetesExecutor's pod deletes once per pod (scheduler) */}}
 {{- $freeze := .values.gcFreezeBeforeFork }}
-{{- $once := and (eq (.component | default "") "scheduler") $root.Values.kubernetesExecutor.skipRepeatedPodDeletes }}
-{{- if or $freeze $once }}
+{{- $ke := $root.Values.kubernetesExecutor }}
+{{- $deletes := "" }}
+{{- if eq (.component | default "") "scheduler" }}
+{{- $deletes = ternary "background" (ternary "once" "" $ke.skipRepeatedPodDeletes) $ke.asyncPodDeletion }}
+{{- end }}
+{{- if or $freeze $deletes }}
 - name: PYTHONPATH
   value: {{ include "airflow.paths.configDir" (dict) }}
 {{- end }}
@@ -113,9 +117,9 @@ triggerer) and the KubernetesExecutor's pod deletes once per pod (scheduler) */}
 - name: AIRKUBE_GC_FREEZE_BEFORE_FORK
   value: "1"
 {{- end }}
-{{- if $once }}
-- name: AIRKUBE_SKIP_REPEATED_POD_DELETES
-  value: "1"
+{{- with $deletes }}
+- name: AIRKUBE_POD_DELETES
+  value: {{ . }}
 {{- end }}
 {{- include "airflow.env.migrationCheck" (dict "component" .component "context" $root) }}
 {{- with .values.extraEnv }}
