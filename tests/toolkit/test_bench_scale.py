@@ -26,6 +26,7 @@ from airkube.bench.scale.probes import (
 )
 from airkube.bench.scale.report import best_variant, section, write_section
 from airkube.bench.scale.values import (
+    BUILTIN_VARIANTS,
     DEFAULT_VARIANTS,
     bench_values,
     dag_source,
@@ -239,7 +240,9 @@ def test_dag_file_gives_one_dag_per_n_with_n_mapped_tasks(tmp_path):
 
 # ----------------------------------------------------------------------------------------------- variants
 def test_parse_variant():
-    assert parse_variant("batch-32") == next(v for v in DEFAULT_VARIANTS if v.name == "batch-32")
+    assert parse_variant("batch-32") == next(v for v in BUILTIN_VARIANTS if v.name == "batch-32")
+    assert all(v in BUILTIN_VARIANTS for v in DEFAULT_VARIANTS) and DEFAULT_VARIANTS[0].name == "chart-defaults"
+    assert len({v.name for v in BUILTIN_VARIANTS}) == len(BUILTIN_VARIANTS)
     v = parse_variant("b64:kubernetesExecutor.workerPodsCreationBatchSize=64,config.core.parallelism=256")
     assert v.name == "b64"
     assert v.values == {"kubernetesExecutor": {"workerPodsCreationBatchSize": 64}, "config": {"core": {"parallelism": 256}}}
@@ -253,7 +256,7 @@ def _profile() -> dict:
     return ValuesInput(files=(ROOT / "values" / "local.yaml",)).merged()
 
 
-@pytest.mark.parametrize("variant", DEFAULT_VARIANTS, ids=lambda v: v.name)
+@pytest.mark.parametrize("variant", BUILTIN_VARIANTS, ids=lambda v: v.name)
 def test_rendered_release_puts_task_pods_on_fake_nodes(helm, variant):
     rendered = helm.template(values=release_values(_profile(), variant, SIZES, "p6"), release="p6",
                              namespace="bench-scale")
@@ -283,9 +286,18 @@ def test_rendered_release_puts_task_pods_on_fake_nodes(helm, variant):
             "old-defaults": ("8", "False", "0", "64", "16", "1"),
             "batch-32": ("32", "False", "0", "64", "16", "1"),
             "async-32": ("32", "True", "32", "64", "16", "1"),
-            "parallelism-512": ("32", "True", "32", "512", "128", "1"),
-            "loop-128": ("32", "True", "32", "512", "128", "0.25")}[variant.name]
+            "sync-deletes": ("32", "True", "32", "64", "128", "1"),
+            "deletes-once": ("32", "True", "32", "64", "128", "1"),
+            "parallelism-512": ("32", "True", "0", "512", "128", "1"),
+            "idle-0.25": ("32", "True", "0", "512", "128", "0.25"),
+            "big-cluster": ("64", "True", "0", "512", "128", "0.25")}[variant.name]
     assert tuple(got.values()) == want
+    # the scheduler's pod deletes: per watch event in the variants before session 21, once and off the loop after
+    deletes = {"old-defaults": None, "batch-32": None, "async-32": None, "sync-deletes": None,
+               "deletes-once": "once"}.get(variant.name, "background")
+    env = {e["name"]: e.get("value") for e in rendered.deployment("scheduler", "p6-airflow")["spec"]["template"]
+           ["spec"]["containers"][0]["env"]}
+    assert env.get("AIRKUBE_POD_DELETES") == deletes
 
 
 def test_a_custom_variant_reaches_airflow_cfg(helm):

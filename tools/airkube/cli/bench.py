@@ -37,8 +37,9 @@ def register(app: typer.Typer) -> None:
         scale_nodes: int = typer.Option(50, "--scale-nodes", help="P6: fake nodes kwok manages"),
         variants: list[str] = typer.Option([], "--variant",
                                            help="P6: settings compared (repeat): a built-in name (chart-defaults, "
-                                                "loop-128, old-defaults, batch-32, async-32, parallelism-512) or "
-                                                "NAME:key.path=value,… chart values; default: all built-in"),
+                                                "big-cluster, sync-deletes, old-defaults, batch-32, async-32, "
+                                                "deletes-once, parallelism-512, idle-0.25) or NAME:key.path=value,… "
+                                                "chart values; default: the first four"),
         run_timeout: str = typer.Option("15m", "--run-timeout", help="P6: longest DAG run (trigger → every pod "
                                                                       "processed) before it counts as incomplete"),
     ) -> None:

@@ -98,26 +98,40 @@ def _merge2(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
 
 
 # A ladder from the chart's defaults before session 20 (batch 8, sequential creation, Airflow's max_tis_per_query
-# 16): each step keeps the previous one's settings and changes one lever (its summary says the whole setting).
-# Run in this order, the extremes first: a bench cut short still compares the defaults with all levers.
-_OLD = merge(_ex(workerPodsCreationBatchSize=8, asyncPodCreation=False), _cfg("scheduler", max_tis_per_query=16))
+# 16, the provider's pod deletes per watch event): each step keeps the previous one's settings and changes one lever
+# (its summary says the whole setting). Run in this order, the extremes first: a bench cut short still compares the
+# defaults with all levers.
+_PER_EVENT = _ex(skipRepeatedPodDeletes=False, asyncPodDeletion=False)
+_OLD = merge(_ex(workerPodsCreationBatchSize=8, asyncPodCreation=False), _PER_EVENT,
+             _cfg("scheduler", max_tis_per_query=16))
 _B32 = merge(_OLD, _ex(workerPodsCreationBatchSize=32))
 _ASYNC = merge(_B32, _ex(asyncPodCreation=True), _cfg("kubernetes_executor", pod_creation_max_concurrency=32))
-_TUNED = merge(_ASYNC, _cfg("scheduler", max_tis_per_query=128))  # = the chart's defaults since session 20
-_PAR = merge(_TUNED, _cfg("core", parallelism=512))
-_LOOP = merge(_PAR, _cfg("scheduler", scheduler_idle_sleep_time=0.25))
-DEFAULT_VARIANTS: tuple[Variant, ...] = (
+_S20 = merge(_ASYNC, _cfg("scheduler", max_tis_per_query=128))  # the chart's defaults of session 20
+_ONCE = merge(_S20, _ex(skipRepeatedPodDeletes=True))  # the chart's defaults = this + asyncPodDeletion
+_PAR = _cfg("core", parallelism=512)  # on top of the chart's defaults from here on
+_IDLE = merge(_PAR, _cfg("scheduler", scheduler_idle_sleep_time=0.25))
+_BIG = merge(_IDLE, _ex(workerPodsCreationBatchSize=64))
+_DELETES = "each finished pod deleted once, off the scheduler loop"
+BUILTIN_VARIANTS: tuple[Variant, ...] = (
     Variant("chart-defaults", {}, "the chart's defaults: batch 32, async creation (32 at once), max_tis_per_query "
-            "128, parallelism 64, Airflow's idle sleep 1 s"),
-    Variant("loop-128", _LOOP, "batch 32, async creation (32 at once), parallelism 512, max_tis_per_query 128, "
-            "scheduler_idle_sleep_time 0.25 s"),
+            f"128, parallelism 64, Airflow's idle sleep 1 s; {_DELETES}"),
+    Variant("big-cluster", _BIG, "batch 64 (async, 64 at once), parallelism 512, scheduler_idle_sleep_time 0.25 s; "
+            f"max_tis_per_query 128; {_DELETES}"),
+    Variant("sync-deletes", _S20, "the chart's defaults of session 20: the provider deletes a pod per watch event "
+            "(3 DELETEs per task) in the scheduler loop; batch 32, async creation, max_tis_per_query 128"),
     Variant("old-defaults", _OLD, "the chart's defaults before session 20: batch 8, sequential creation, "
-            "Airflow's max_tis_per_query 16 (parallelism 64, idle sleep 1 s)"),
+            "Airflow's max_tis_per_query 16, pod deletes per watch event (parallelism 64, idle sleep 1 s)"),
     Variant("batch-32", _B32, "batch 32; the rest as old-defaults"),
     Variant("async-32", _ASYNC, "batch 32, async_pod_creation with pod_creation_max_concurrency 32; "
-            "max_tis_per_query 16"),
+            "max_tis_per_query 16, pod deletes per watch event"),
+    Variant("deletes-once", _ONCE, "as sync-deletes, but each pod deleted once (still in the scheduler loop)"),
     Variant("parallelism-512", _PAR, "the chart's defaults with [core] parallelism 512"),
+    Variant("idle-0.25", _IDLE, "the chart's defaults with parallelism 512 and scheduler_idle_sleep_time 0.25 s"),
 )
+# what `airkube bench --scale` runs without --variant (`make bench-scale`): the defaults, the fastest, and the
+# defaults of the two sessions before (the whole ladder: name each variant)
+DEFAULT_VARIANTS: tuple[Variant, ...] = tuple(
+    v for v in BUILTIN_VARIANTS if v.name in ("chart-defaults", "big-cluster", "sync-deletes", "old-defaults"))
 
 
 def parse_variant(text: str) -> Variant:
@@ -128,7 +142,7 @@ def parse_variant(text: str) -> Variant:
 
     name, _, rest = text.partition(":")
     name = name.strip()
-    known = {v.name: v for v in DEFAULT_VARIANTS}
+    known = {v.name: v for v in BUILTIN_VARIANTS}
     if not rest.strip():
         if name in known:
             return known[name]
