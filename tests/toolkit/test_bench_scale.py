@@ -300,6 +300,14 @@ def test_rendered_release_puts_task_pods_on_fake_nodes(helm, variant):
     assert env.get("AIRKUBE_POD_DELETES") == deletes
 
 
+def test_big_cluster_is_the_throughput_values_file():
+    from airkube.bench.scale.values import THROUGHPUT_FILE
+
+    big = next(v for v in BUILTIN_VARIANTS if v.name == "big-cluster")
+    assert THROUGHPUT_FILE.is_file() and big.values  # an empty variant would be the chart defaults again
+    assert big.values == ValuesInput(files=(THROUGHPUT_FILE,)).merged()
+
+
 def test_a_custom_variant_reaches_airflow_cfg(helm):
     variant = parse_variant("b64:kubernetesExecutor.workerPodsCreationBatchSize=64,config.scheduler.max_tis_per_query=0")
     cfg = helm.template(values=release_values(_profile(), variant, (10,), "p6"), release="p6").airflow_cfg("p6-airflow")

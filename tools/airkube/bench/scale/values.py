@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from airkube.bench.scale.kwok import BENCH_LABEL, BENCH_LABEL_VALUE, task_pod_scheduling
@@ -110,13 +111,23 @@ _S20 = merge(_ASYNC, _cfg("scheduler", max_tis_per_query=128))  # the chart's de
 _ONCE = merge(_S20, _ex(skipRepeatedPodDeletes=True))  # the chart's defaults = this + asyncPodDeletion
 _PAR = _cfg("core", parallelism=512)  # on top of the chart's defaults from here on
 _IDLE = merge(_PAR, _cfg("scheduler", scheduler_idle_sleep_time=0.25))
-_BIG = merge(_IDLE, _ex(workerPodsCreationBatchSize=64))
+THROUGHPUT_FILE = Path(__file__).resolve().parents[4] / "values" / "throughput.yaml"  # the big-cluster variant
+
+
+def _values_file(path: Path) -> dict[str, Any]:
+    import yaml
+
+    loaded = yaml.safe_load(path.read_text()) if path.is_file() else None
+    return loaded if isinstance(loaded, dict) else {}
+
+
+_BIG = _values_file(THROUGHPUT_FILE)
 _DELETES = "each finished pod deleted once, off the scheduler loop"
 BUILTIN_VARIANTS: tuple[Variant, ...] = (
     Variant("chart-defaults", {}, "the chart's defaults: batch 32, async creation (32 at once), max_tis_per_query "
             f"128, parallelism 64, Airflow's idle sleep 1 s; {_DELETES}"),
-    Variant("big-cluster", _BIG, "batch 64 (async, 64 at once), parallelism 512, scheduler_idle_sleep_time 0.25 s; "
-            f"max_tis_per_query 128; {_DELETES}"),
+    Variant("big-cluster", _BIG, "values/throughput.yaml: batch 64 (async, 64 at once), parallelism 512, "
+            f"scheduler_idle_sleep_time 0.25 s; max_tis_per_query 128; {_DELETES}"),
     Variant("sync-deletes", _S20, "the chart's defaults of session 20: the provider deletes a pod per watch event "
             "(3 DELETEs per task) in the scheduler loop; batch 32, async creation, max_tis_per_query 128"),
     Variant("old-defaults", _OLD, "the chart's defaults before session 20: batch 8, sequential creation, "
