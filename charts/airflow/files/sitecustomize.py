@@ -34,6 +34,7 @@ if _POD_DELETES in ("once", "background"):
     else:
         airkube_pod_deletes.install(background=_POD_DELETES == "background")
 
+
 def _run_the_shadowed_sitecustomize() -> None:
     here = os.path.dirname(os.path.abspath(__file__))
     rest = [p for p in sys.path if os.path.abspath(p or os.curdir) != here]

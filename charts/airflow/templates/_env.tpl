@@ -104,10 +104,9 @@ Params:
 {{- /* files/sitecustomize.py (config ConfigMap) on the PYTHONPATH: gc.freeze() before each fork (scheduler,
 triggerer) and the KubernetesExecutor's pod deletes once per pod (scheduler) */}}
 {{- $freeze := .values.gcFreezeBeforeFork }}
-{{- $ke := $root.Values.kubernetesExecutor }}
 {{- $deletes := "" }}
 {{- if eq (.component | default "") "scheduler" }}
-{{- $deletes = ternary "background" (ternary "once" "" $ke.skipRepeatedPodDeletes) $ke.asyncPodDeletion }}
+{{- $deletes = include "airflow.kubernetesExecutor.podDeletes" (dict "context" $root) }}
 {{- end }}
 {{- if or $freeze $deletes }}
 - name: PYTHONPATH
@@ -183,4 +182,19 @@ Params:
 - name: CONNECTION_CHECK_MAX_COUNT
   value: "0"
 {{- end -}}
+{{- end -}}
+
+{{/*
+How the scheduler's KubernetesExecutor deletes finished task pods (files/airkube_pod_deletes.py, loaded by
+files/sitecustomize.py): "background" (kubernetesExecutor.asyncPodDeletion), "once"
+(kubernetesExecutor.skipRepeatedPodDeletes) or "" (the provider's own way: once per watch event, in the loop).
+The value of AIRKUBE_POD_DELETES, and whether the config ConfigMap carries the module.
+Usage:
+  {{- $deletes := include "airflow.kubernetesExecutor.podDeletes" (dict "context" $) }}
+Params:
+  - context - Dict - Required. The root context ($).
+*/}}
+{{- define "airflow.kubernetesExecutor.podDeletes" -}}
+{{- $ke := .context.Values.kubernetesExecutor -}}
+{{- if $ke.asyncPodDeletion -}}background{{- else if $ke.skipRepeatedPodDeletes -}}once{{- end -}}
 {{- end -}}
