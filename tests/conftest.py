@@ -50,7 +50,6 @@ def load_chart_script(name: str, monkeypatch: Any, tmp_path: Path, db_url: str) 
     return module
 
 
-
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--helm-bin", default="helm", help="helm binary (name on PATH/.venv/bin or path), e.g. helm3")
 

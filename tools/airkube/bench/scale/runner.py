@@ -20,8 +20,7 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from airkube.bench.airflow_runs import airflow_api
 from airkube.bench.delivery import Say
 from airkube.bench.runner import REPO_ROOT
 from airkube.bench.scale.kwok import (
@@ -185,7 +185,8 @@ def run_scale_bench(opts: ScaleOptions, console: Console | None = None,
             result.variants[variant.name] = {"summary": variant.summary, "levers": cfg,
                                              "install_s" if i == 0 else "upgrade_s": round(seconds, 1)}
             say(f"[bold]{variant.name}[/bold]: " + ", ".join(f"{k.split('.')[-1]}={v}" for k, v in cfg.items()))
-            with _airflow_api(clients, opts) as api:
+            with airflow_api(clients.core, opts.namespace, opts.release, opts.kubeconfig, opts.kube_context,
+                             timeout=60) as api:
                 if i == 0:
                     _wait_dags(api, opts, say)
                 for n in opts.sizes:
@@ -317,15 +318,6 @@ def _airflow_cfg(clients: Clients, opts: ScaleOptions) -> str:
         if text := (cm.data or {}).get("airflow.cfg"):
             return str(text)
     raise BenchError(f"no ConfigMap with airflow.cfg labelled {release_selector(opts.release)} in {opts.namespace}")
-
-
-@contextmanager
-def _airflow_api(clients: Clients, opts: ScaleOptions) -> Iterator[Any]:
-    from airkube.bench.airflow_runs import airflow_api
-
-    with airflow_api(clients.core, opts.namespace, opts.release, opts.kubeconfig, opts.kube_context,
-                     timeout=60) as api:
-        yield api
 
 
 def _wait_dags(api: Any, opts: ScaleOptions, say: Say) -> None:

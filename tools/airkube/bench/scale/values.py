@@ -11,6 +11,7 @@ from typing import Any
 
 from airkube.bench.scale.kwok import BENCH_LABEL, BENCH_LABEL_VALUE, task_pod_scheduling
 from airkube.errors import BenchError
+from airkube.values.inputs import ValuesInput
 
 DAG_FILE = "bench_scale_dags.py"
 DAGS_CONFIGMAP = "{release}-bench-scale-dags"  # extraObjects run through tpl, extraVolumes do not: named here
@@ -114,14 +115,7 @@ _IDLE = merge(_PAR, _cfg("scheduler", scheduler_idle_sleep_time=0.25))
 THROUGHPUT_FILE = Path(__file__).resolve().parents[4] / "values" / "throughput.yaml"  # the big-cluster variant
 
 
-def _values_file(path: Path) -> dict[str, Any]:
-    import yaml
-
-    loaded = yaml.safe_load(path.read_text()) if path.is_file() else None
-    return loaded if isinstance(loaded, dict) else {}
-
-
-_BIG = _values_file(THROUGHPUT_FILE)
+_BIG = ValuesInput(files=(THROUGHPUT_FILE,)).merged()  # the values layer's own loader (a missing file: ValuesError)
 _DELETES = "each finished pod deleted once, off the scheduler loop"
 BUILTIN_VARIANTS: tuple[Variant, ...] = (
     Variant("chart-defaults", {}, "the chart's defaults: batch 32, async creation (32 at once), max_tis_per_query "
